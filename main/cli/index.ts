@@ -1,0 +1,65 @@
+// `flightdeck <command>`: the core's services for terminals and CI pipelines.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectCommand, connectHelp } from './connect-command';
+import { sandboxCommand, sandboxHelp } from './sandbox-command';
+import { serveCommand, serveHelp } from './serve-command';
+import { version } from '../version';
+
+const help = `Flightdeck ${version}: a DBA cockpit for migration windows.
+
+Usage: flightdeck <command> [options]
+
+Commands:
+  connect <url>   test a connection: version, user, privileges, read/write probe
+  serve           serve the cockpit in a browser on 127.0.0.1
+  sandbox         run the built-in PostgreSQL primary + streaming replica with demo data
+
+Run flightdeck <command> --help for its options.`;
+
+/** The built renderer sits beside the bundle: dist/main/cli.js -> dist/renderer. */
+function rendererDir(): string {
+  return process.env.FLIGHTDECK_RENDERER_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'connect':
+      return connectCommand(rest);
+    case 'serve':
+      return serveCommand(rest, rendererDir());
+    case 'sandbox':
+      return sandboxCommand(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h': {
+      const topic = { connect: connectHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
+      process.stdout.write(`${topic ?? help}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`error INVALID_INPUT: unknown command "${command}".\nhint: run flightdeck --help for the list of commands.\n`);
+      return 2;
+  }
+}
+
+/** Runs the command line and exits with its code (bin/flightdeck.js and `node dist/main/cli.js`). */
+export function run(): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`error INTERNAL: ${(e as Error).message}\nhint: this is a bug in Flightdeck.\n`);
+      process.exit(1);
+    },
+  );
+}
+
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] && fs.existsSync(process.argv[1]) && fs.realpathSync(process.argv[1]) === self) run();

@@ -1,0 +1,82 @@
+// What every engine adapter offers the connection manager: open a bounded pool with Flightdeck's
+// safety settings, inspect who we are and what we may do, close.
+import fs from 'node:fs';
+import type { TestResult } from '../../shared/api';
+import { FlightdeckError } from '../../shared/errors';
+import type { Engine, Profile, TlsOptions } from '../../shared/profile';
+import type { ConnectContext } from './errors';
+
+/** Why a session is open; it becomes application_name `flightdeck/<role>` on the server. */
+export type SessionRole = 'connect' | 'console' | 'monitor' | 'migration';
+
+export interface DriverParams {
+  /** Where the socket actually goes: the tunnel's local end, or the profile's host. */
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  tls: TlsOptions;
+  /** Name the server certificate must carry (the profile's host, even through a tunnel). */
+  tlsServerName: string;
+  connectTimeoutMs: number;
+  role: SessionRole;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  poolSize: number;
+  mongo?: Profile['mongo'];
+  /** Through an SSH tunnel the driver must not try to discover other hosts. */
+  tunnelled: boolean;
+  ctx: ConnectContext;
+}
+
+export type Inspection = Omit<TestResult, 'via' | 'latencyMs'>;
+
+export interface EngineSession {
+  readonly engine: Engine;
+  inspect(opts: { writeProbe: boolean }): Promise<Inspection>;
+  close(): Promise<void>;
+}
+
+export const sessionDefaults = { statementTimeoutMs: 30_000, lockTimeoutMs: 2_000, poolSize: 4 };
+
+export function applicationName(role: SessionRole): string {
+  return `flightdeck/${role}`;
+}
+
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** Reads the CA, certificate and key files a profile names; a missing file is the user's to fix. */
+export function readTlsFiles(tls: TlsOptions): TlsMaterial {
+  const read = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new FlightdeckError('TLS_FAILED', `Cannot read the TLS ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Check the path in the profile\'s TLS settings and that Flightdeck may read it.');
+    }
+  };
+  return { ca: read(tls.caFile, 'CA'), cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
+}
+
+/** Node TLS options for a mode other than disable; 'prefer' and 'require' encrypt without verifying. */
+export function nodeTlsOptions(p: DriverParams) {
+  const m = readTlsFiles(p.tls);
+  const verify = p.tls.mode === 'verify-full';
+  return {
+    rejectUnauthorized: verify,
+    servername: p.tls.serverName ?? p.tlsServerName,
+    ...(m.ca ? { ca: m.ca } : {}),
+    ...(m.cert ? { cert: m.cert } : {}),
+    ...(m.key ? { key: m.key } : {}),
+  };
+}
+
+/** A short random suffix for probe objects, so concurrent probes never collide. */
+export function probeSuffix(): string {
+  return Math.random().toString(36).slice(2, 10);
+}

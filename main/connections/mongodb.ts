@@ -1,0 +1,112 @@
+// MongoDB through the official driver: its own bounded pool, appName flightdeck/<role>, and an
+// inspection from buildInfo, connectionStatus and hello.
+import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { applicationName, readTlsFiles, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { classifyConnectError } from './errors';
+
+export async function openMongo(p: DriverParams): Promise<EngineSession> {
+  const tlsOn = p.tls.mode !== 'disable';
+  const files = tlsOn ? readTlsFiles(p.tls) : {};
+  const options: MongoClientOptions = {
+    appName: applicationName(p.role),
+    maxPoolSize: p.poolSize,
+    minPoolSize: 0,
+    serverSelectionTimeoutMS: p.connectTimeoutMs,
+    connectTimeoutMS: p.connectTimeoutMs,
+    socketTimeoutMS: p.statementTimeoutMs + 5_000,
+    // Through a tunnel only the tunnelled member is reachable: never follow the replica set's
+    // advertised host names.
+    directConnection: p.tunnelled ? true : p.mongo?.directConnection,
+    ...(p.mongo?.replicaSet && !p.tunnelled ? { replicaSet: p.mongo.replicaSet } : {}),
+    ...(p.user ? { auth: { username: p.user, password: p.password }, authSource: p.mongo?.authSource ?? (p.database || 'admin') } : {}),
+    tls: tlsOn,
+    ...(tlsOn
+      ? {
+          tlsAllowInvalidCertificates: p.tls.mode !== 'verify-full',
+          tlsAllowInvalidHostnames: p.tls.mode !== 'verify-full',
+          ...(p.tls.caFile ? { tlsCAFile: p.tls.caFile } : {}),
+          ...(p.tls.certFile ? { tlsCertificateKeyFile: p.tls.certFile } : {}),
+          ...(files.ca ? {} : {}),
+          servername: p.tls.serverName ?? p.tlsServerName,
+        }
+      : {}),
+  };
+  const scheme = p.mongo?.srv && !p.tunnelled ? 'mongodb+srv' : 'mongodb';
+  const hostPart = scheme === 'mongodb+srv' ? p.host : `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
+  const client = new MongoClient(`${scheme}://${hostPart}/`, options);
+  try {
+    await client.connect();
+    await client.db('admin').command({ ping: 1 });
+  } catch (e) {
+    await client.close(true).catch(() => undefined);
+    throw classifyConnectError(e, p.ctx);
+  }
+  return new MongoSession(client, p);
+}
+
+class MongoSession implements EngineSession {
+  readonly engine = 'mongodb' as const;
+  constructor(
+    private readonly client: MongoClient,
+    private readonly p: DriverParams,
+  ) {}
+
+  async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
+    try {
+      const admin = this.client.db('admin');
+      const build = await admin.command({ buildInfo: 1 });
+      const status = await admin.command({ connectionStatus: 1 });
+      const hello = await admin.command({ hello: 1 });
+      const auth = (status.authInfo ?? {}) as { authenticatedUsers?: { user: string; db: string }[]; authenticatedUserRoles?: { role: string; db: string }[] };
+      const users = auth.authenticatedUsers ?? [];
+      const roles = auth.authenticatedUserRoles ?? [];
+      const secondary = hello.secondary === true;
+      const probe = await this.probe(secondary, writeProbe);
+      return {
+        engine: 'mongodb',
+        serverVersion: String(build.version),
+        versionBanner: `MongoDB ${String(build.version)}${build.gitVersion ? ` (git ${String(build.gitVersion).slice(0, 12)})` : ''}${hello.setName ? `, replica set ${String(hello.setName)}` : ''}`,
+        currentUser: users.map((u) => `${u.user}@${u.db}`).join(', ') || '(not authenticated)',
+        database: this.p.database,
+        attributes: {
+          writablePrimary: hello.isWritablePrimary === true,
+          secondary,
+          ...(hello.setName ? { replicaSet: String(hello.setName) } : {}),
+          ...(hello.msg === 'isdbgrid' ? { mongos: true } : {}),
+        },
+        grants: roles.length ? roles.map((r) => `role ${r.role}@${r.db}`) : ['no roles (authentication disabled, or none granted)'],
+        inRecovery: secondary,
+        tls: { enabled: this.p.tls.mode !== 'disable' },
+        probe,
+      };
+    } catch (e) {
+      throw classifyConnectError(e, this.p.ctx);
+    }
+  }
+
+  /** Insert into a collection of our own and drop it: the only trace is gone when the probe ends. */
+  private async probe(secondary: boolean, writeProbe: boolean): Promise<Inspection['probe']> {
+    const dbName = this.p.database;
+    if (!dbName) return { read: 'ok', write: 'skipped', detail: 'read: no database named in the profile; write: skipped' };
+    const db = this.client.db(dbName);
+    const collections = await db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray();
+    const readDetail = `read: ${collections.length} collections visible in ${dbName}`;
+    if (!writeProbe) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write probe not run` };
+    if (secondary) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write: server is a secondary` };
+    const name = `flightdeck_probe_${probeSuffix()}`;
+    try {
+      await db.collection(name).insertOne({ note: 'flightdeck write probe' });
+      const back = await db.collection(name).findOne({});
+      if (!back) throw new Error('the inserted document was not read back');
+      return { read: 'ok', write: 'ok', detail: `${readDetail}; write: inserted and read back a document in a collection of its own, then dropped it` };
+    } catch (e) {
+      return { read: 'ok', write: 'failed', detail: `${readDetail}; write: ${(e as Error).message}` };
+    } finally {
+      await db.collection(name).drop().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,148 @@
+// MySQL and MariaDB through mysql2: a bounded pool whose sessions carry a program name and lock
+// and statement time limits, and an inspection built from VERSION() and SHOW GRANTS.
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { FlightdeckError } from '../../shared/errors';
+import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { classifyConnectError } from './errors';
+
+export async function openMysql(p: DriverParams): Promise<EngineSession> {
+  if (p.tls.mode === 'disable') return connect(p, undefined);
+  try {
+    return await connect(p, nodeTlsOptions(p));
+  } catch (e) {
+    // "prefer" falls back to plain only when the server has no TLS at all, as libpq does.
+    if (p.tls.mode === 'prefer' && e instanceof FlightdeckError && e.code === 'TLS_REFUSED') return connect(p, undefined);
+    throw e;
+  }
+}
+
+async function connect(p: DriverParams, ssl: ReturnType<typeof nodeTlsOptions> | undefined): Promise<EngineSession> {
+  const pool = mysql.createPool({
+    host: p.host,
+    port: p.port,
+    user: p.user || undefined,
+    password: p.password,
+    database: p.database || undefined,
+    ssl,
+    connectTimeout: p.connectTimeoutMs,
+    connectionLimit: p.poolSize,
+    maxIdle: p.poolSize,
+    idleTimeout: 30_000,
+    queueLimit: 100,
+    enableKeepAlive: true,
+    multipleStatements: false,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    connectAttributes: { program_name: applicationName(p.role) },
+  });
+  // Every new session gets the time limits before it is handed out. MariaDB names the statement
+  // limit max_statement_time (seconds); MySQL max_execution_time (ms, SELECT only).
+  pool.pool.on('connection', (conn) => {
+    const lockSeconds = Math.max(1, Math.ceil(p.lockTimeoutMs / 1000));
+    conn.query(`SET SESSION lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`, () => undefined);
+    conn.query('SELECT VERSION() AS v', (err: unknown, rows: unknown) => {
+      const v = !err && Array.isArray(rows) ? String((rows[0] as { v?: string })?.v ?? '') : '';
+      const sql = /mariadb/i.test(v)
+        ? `SET SESSION max_statement_time = ${p.statementTimeoutMs / 1000}`
+        : `SET SESSION max_execution_time = ${p.statementTimeoutMs}`;
+      conn.query(sql, () => undefined);
+    });
+  });
+  let conn: PoolConnection | undefined;
+  try {
+    conn = await pool.getConnection();
+    await conn.ping();
+  } catch (e) {
+    conn?.release();
+    await pool.end().catch(() => undefined);
+    throw classifyConnectError(e, p.ctx);
+  }
+  conn.release();
+  return new MysqlSession(pool, p);
+}
+
+class MysqlSession implements EngineSession {
+  readonly engine = 'mysql' as const;
+  constructor(
+    private readonly pool: Pool,
+    private readonly p: DriverParams,
+  ) {}
+
+  async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
+    const conn = await this.pool.getConnection().catch((e) => {
+      throw classifyConnectError(e, this.p.ctx);
+    });
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>(
+        'SELECT VERSION() AS version, @@version_comment AS comment, CURRENT_USER() AS cu, USER() AS su, DATABASE() AS db, @@global.read_only AS ro',
+      );
+      const w = rows[0];
+      if (!w) throw new FlightdeckError('QUERY_FAILED', 'The server did not answer SELECT VERSION().', 'Check the server log.');
+      const [grantRows] = await conn.query<RowDataPacket[]>('SHOW GRANTS');
+      const grants = grantRows.map((r) => String(Object.values(r)[0]));
+      const [ssl] = await conn.query<RowDataPacket[]>("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')");
+      const sslVars = Object.fromEntries(ssl.map((r) => [String(r.Variable_name), String(r.Value ?? '')]));
+      const version = String(w.version);
+      const readOnly = Number(w.ro) === 1;
+      const probe = await this.probe(conn, w.db ? String(w.db) : '', readOnly, writeProbe);
+      return {
+        engine: 'mysql',
+        serverVersion: version,
+        versionBanner: `${version} ${String(w.comment ?? '')}`.trim(),
+        currentUser: String(w.cu),
+        sessionUser: String(w.su),
+        database: w.db ? String(w.db) : '',
+        attributes: {
+          flavor: /mariadb/i.test(version) ? 'MariaDB' : 'MySQL',
+          readOnly,
+          allPrivileges: grants.some((g) => /GRANT ALL PRIVILEGES ON \*\.\*/i.test(g)),
+          super: grants.some((g) => /GRANT .*\bSUPER\b.* ON \*\.\*/i.test(g)),
+        },
+        grants,
+        tls: { enabled: Boolean(sslVars.Ssl_version), ...(sslVars.Ssl_version ? { protocol: sslVars.Ssl_version } : {}), ...(sslVars.Ssl_cipher ? { cipher: sslVars.Ssl_cipher } : {}) },
+        probe,
+      };
+    } catch (e) {
+      throw classifyConnectError(e, this.p.ctx);
+    } finally {
+      conn.release();
+    }
+  }
+
+  /**
+   * MySQL commits DDL implicitly, so a probe table created and dropped could outlive a crash.
+   * A TEMPORARY table lives only in this session: it cannot be left behind.
+   */
+  private async probe(conn: PoolConnection, db: string, readOnly: boolean, writeProbe: boolean): Promise<Inspection['probe']> {
+    let readDetail = 'read: no database selected';
+    if (db) {
+      const [t] = await conn.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE()');
+      readDetail = `read: ${Number(t[0]?.n ?? 0)} tables visible in ${db}`;
+    }
+    if (!writeProbe) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write probe not run` };
+    if (!db) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write: skipped, the profile names no database` };
+    if (readOnly) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write: server is read_only` };
+    const table = `flightdeck_probe_${probeSuffix()}`;
+    let created = false;
+    try {
+      await conn.query(`CREATE TEMPORARY TABLE \`${table}\` (id INT PRIMARY KEY, note VARCHAR(64)) ENGINE=InnoDB`);
+      created = true;
+      await conn.query('START TRANSACTION');
+      await conn.query(`INSERT INTO \`${table}\` VALUES (1, 'flightdeck write probe')`);
+      const [back] = await conn.query<RowDataPacket[]>(`SELECT note FROM \`${table}\` WHERE id = 1`);
+      await conn.query('ROLLBACK');
+      if (back.length !== 1) throw new Error('the inserted row was not read back');
+      return { read: 'ok', write: 'ok', detail: `${readDetail}; write: created a temporary table, wrote and read back a row in a rolled-back transaction, dropped it (nothing left behind)` };
+    } catch (e) {
+      return { read: 'ok', write: 'failed', detail: `${readDetail}; write: ${(e as Error).message}` };
+    } finally {
+      if (created) await conn.query(`DROP TEMPORARY TABLE IF EXISTS \`${table}\``).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}

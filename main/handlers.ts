@@ -1,0 +1,66 @@
+// The handler table: one entry per call of the contract, each a thin line into a service.
+import type { ProfileSummary } from '../shared/api';
+import { secretKinds, type Profile, type SecretKind } from '../shared/profile';
+import type { Handlers } from './router';
+import type { Services } from './services';
+
+export function createHandlers(s: Services): Handlers {
+  const summarize = async (profile: Profile): Promise<ProfileSummary> => {
+    const presence = {} as Record<SecretKind, boolean>;
+    for (const kind of secretKinds) presence[kind] = (await s.secrets.get(profile.id, kind)) !== undefined;
+    return {
+      profile,
+      secrets: presence,
+      secretSource: s.profiles.isEphemeral(profile.id) ? 'memory' : s.secretStore.kind,
+      connection: s.connections.stateOf(profile.id),
+    };
+  };
+
+  return {
+    'app/info': async () => s.appInfo(),
+
+    'profiles/list': async () => Promise.all((await s.profiles.list()).map(summarize)),
+
+    'profiles/save': async ({ profile, secrets }) => {
+      const saved = await s.profiles.save(profile);
+      for (const [kind, value] of Object.entries(secrets ?? {}) as [SecretKind, string | null][]) {
+        if (value === null) await s.secretStore.delete(saved.id, kind);
+        else if (value !== undefined) await s.secretStore.set(saved.id, kind, value);
+      }
+      // New settings mean the open pool (and tunnel) no longer describe the profile.
+      await s.connections.close(saved.id);
+      return summarize(saved);
+    },
+
+    'profiles/duplicate': async ({ id }) => {
+      const original = await s.profiles.get(id);
+      const { id: _drop, ...rest } = original;
+      const copy = await s.profiles.save({ ...rest, name: `${original.name} (copy)`.slice(0, 120) });
+      return summarize(copy);
+    },
+
+    'profiles/delete': async ({ id }) => {
+      await s.connections.close(id);
+      await s.profiles.delete(id);
+      await s.secretStore.delete(id);
+      return { ok: true as const };
+    },
+
+    'connections/test': async ({ id, writeProbe }) => s.connections.test(id, { writeProbe }),
+    'connections/open': async ({ id }) => {
+      await s.connections.open(id);
+      return s.connections.stateOf(id);
+    },
+    'connections/close': async ({ id }) => s.connections.close(id),
+    'connections/states': async () => s.connections.states(),
+
+    'ssh/trust-host-key': async ({ challengeId }) => {
+      await s.hostKeys.trust(challengeId);
+      return { ok: true as const };
+    },
+
+    'sandbox/state': async () => s.sandbox.state(),
+    'sandbox/start': async () => s.sandbox.start(),
+    'sandbox/stop': async () => s.sandbox.stop(),
+  };
+}

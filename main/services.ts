@@ -1,0 +1,73 @@
+// The composition root: every service the transports reach, built once per process.
+import path from 'node:path';
+import type { AppInfo } from '../shared/api';
+import { ConnectionManager } from './connections/connection-manager';
+import { HostKeyPolicy } from './connections/ssh/host-keys';
+import type { EventBus } from './events';
+import type { Logger } from './log';
+import { defaultKnownHostsFile } from './platform/paths';
+import { ProfileStore } from './profiles/profile-store';
+import { SandboxService } from './sandbox/sandbox-service';
+import { MemorySecretStore, type SecretStore } from './secrets/secret-store';
+import { version } from './version';
+
+export interface ServicesOptions {
+  transport: 'electron' | 'host' | 'cli';
+  dataDir: string;
+  secretStore: SecretStore;
+  watchOnly: boolean;
+  events: EventBus;
+  log: Logger;
+  knownHostsFile?: string;
+}
+
+export interface Services {
+  profiles: ProfileStore;
+  /** Where the user's secrets are kept (safeStorage in the app, memory in the host and CLI). */
+  secretStore: SecretStore;
+  /** Lookup across the user's secrets and those of Flightdeck's own profiles (the sandbox's). */
+  secrets: Pick<SecretStore, 'get'>;
+  hostKeys: HostKeyPolicy;
+  connections: ConnectionManager;
+  sandbox: SandboxService;
+  appInfo(): AppInfo;
+  shutdown(): Promise<void>;
+}
+
+export function createServices(o: ServicesOptions): Services {
+  const profiles = new ProfileStore(o.dataDir);
+  // Secrets of Flightdeck-managed profiles are generated locally and never persisted by the store.
+  const managedSecrets = new MemorySecretStore();
+  const secrets: Pick<SecretStore, 'get'> = {
+    get: async (id, kind) => (profiles.isEphemeral(id) ? managedSecrets.get(id, kind) : o.secretStore.get(id, kind)),
+  };
+  const hostKeys = new HostKeyPolicy({ defaultKnownHostsFile: o.knownHostsFile ?? defaultKnownHostsFile() });
+  const connections = new ConnectionManager({ profiles, secrets, hostKeys, events: o.events, log: o.log });
+  const sandbox = new SandboxService({
+    dataDir: path.join(o.dataDir, 'sandbox'),
+    profiles,
+    secrets: managedSecrets,
+    connections,
+    events: o.events,
+    log: o.log,
+  });
+  return {
+    profiles,
+    secretStore: o.secretStore,
+    secrets,
+    hostKeys,
+    connections,
+    sandbox,
+    appInfo: () => ({
+      version,
+      transport: o.transport === 'electron' ? 'electron' : 'host',
+      watchOnly: o.watchOnly,
+      dataDir: o.dataDir,
+      secretStorage: o.secretStore.describe(),
+    }),
+    async shutdown() {
+      await connections.closeAll();
+      await sandbox.stop();
+    },
+  };
+}

