@@ -1,0 +1,50 @@
+// Connects the stores to the core: loads everything once, keeps it current from events, and
+// reloads after the socket comes back, because events sent while it was down are gone.
+import type { Core } from '../api/connect-core';
+import { useAppInfoStore } from './app-info-store';
+import { setApi } from './core-api';
+import { useLinkStore } from './link-store';
+import { useProfilesStore } from './profiles-store';
+import { useSandboxStore } from './sandbox-store';
+import { useUiStore } from './ui-store';
+
+export function bindCore(core: Core): void {
+  setApi(core.api);
+  useLinkStore.getState().setLink(core.link.current());
+
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  // A tunnel flapping sends bursts of state events; one list refresh per burst is enough.
+  const refreshSoon = () => {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void useProfilesStore.getState().refresh(), 150);
+  };
+
+  const loadAll = async () => {
+    await Promise.all([useAppInfoStore.getState().load(), useProfilesStore.getState().refresh(), useSandboxStore.getState().load()]);
+    const ui = useUiStore.getState();
+    const first = useProfilesStore.getState().summaries[0];
+    if (ui.selection.kind === 'none' && first) ui.select({ kind: 'profile', id: first.profile.id });
+  };
+
+  let dropped = false;
+  core.link.watch((state) => {
+    useLinkStore.getState().setLink(state);
+    if (state.state === 'open' && dropped) {
+      dropped = false;
+      void loadAll();
+    } else if (state.state === 'down') {
+      dropped = true;
+    }
+  });
+
+  core.api.on('connections/state', (state) => {
+    useProfilesStore.getState().applyConnectionState(state);
+    refreshSoon();
+  });
+  core.api.on('sandbox/state', (sandbox) => {
+    useSandboxStore.getState().set(sandbox);
+    refreshSoon();
+  });
+
+  void loadAll();
+}
