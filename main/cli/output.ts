@@ -18,3 +18,23 @@ export function fail(e: unknown, json: boolean): number {
 export function usage(message: string, help: string): FlightdeckError {
   return new FlightdeckError('INVALID_INPUT', message, help);
 }
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. Later signals are acknowledged, not obeyed: a second
+ * Ctrl-C must not cut short the clean stop of the sandbox and open connections.
+ */
+export function untilStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) {
+        process.stderr.write('Still stopping cleanly; please wait.\n');
+        return;
+      }
+      stopping = true;
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

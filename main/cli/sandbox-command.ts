@@ -7,7 +7,7 @@ import { createCore } from '../core';
 import { defaultDataDir } from '../platform/paths';
 import { sandboxProfileIds } from '../sandbox/sandbox-service';
 import { MemorySecretStore } from '../secrets/secret-store';
-import { exitCodes, fail, usage } from './output';
+import { exitCodes, fail, untilStopSignal, usage } from './output';
 
 export const sandboxHelp = `Usage: flightdeck sandbox [--data-dir DIR] [--json]
 
@@ -64,10 +64,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
         ].join('\n'),
       );
     }
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await untilStopSignal();
     process.stderr.write('Stopping the sandbox…\n');
     await core.shutdown();
     return exitCodes.ok;

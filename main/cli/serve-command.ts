@@ -5,7 +5,7 @@ import { createCore } from '../core';
 import { startHost } from '../host/server';
 import { defaultDataDir } from '../platform/paths';
 import { MemorySecretStore } from '../secrets/secret-store';
-import { exitCodes, fail, usage } from './output';
+import { exitCodes, fail, untilStopSignal, usage } from './output';
 
 export const serveHelp = `Usage: flightdeck serve [--port N] [--watch-only] [--open] [--no-sandbox] [--data-dir DIR]
 
@@ -53,11 +53,7 @@ export async function serveCommand(argv: string[], rendererDir: string): Promise
     process.stdout.write(`Flightdeck cockpit${watchOnly ? ' (watch-only)' : ''}: ${host.url}\n`);
     if (values.open) openInBrowser(host.url);
 
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilStopSignal();
     process.stderr.write('Stopping: closing connections and the sandbox…\n');
     await host.close();
     await core.shutdown();
