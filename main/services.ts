@@ -1,5 +1,4 @@
 // The composition root: every service the transports reach, built once per process.
-import path from 'node:path';
 import type { AppInfo } from '../shared/api';
 import { ConnectionManager } from './connections/connection-manager';
 import { HostKeyPolicy } from './connections/ssh/host-keys';
@@ -44,7 +43,7 @@ export function createServices(o: ServicesOptions): Services {
   const hostKeys = new HostKeyPolicy({ defaultKnownHostsFile: o.knownHostsFile ?? defaultKnownHostsFile() });
   const connections = new ConnectionManager({ profiles, secrets, hostKeys, events: o.events, log: o.log });
   const sandbox = new SandboxService({
-    dataDir: path.join(o.dataDir, 'sandbox'),
+    dataDir: o.dataDir,
     profiles,
     secrets: managedSecrets,
     connections,

@@ -19,6 +19,7 @@ export class SandboxService {
 
   constructor(
     private readonly deps: {
+      /** The app's data folder; the sandbox keeps its clusters in <dataDir>/sandbox. */
       dataDir: string;
       profiles: ProfileStore;
       secrets: MemorySecretStore;
@@ -47,8 +48,8 @@ export class SandboxService {
     await this.stopping;
     const taskId = `sandbox-start-${Date.now()}`;
     const startedAt = Date.now();
-    this.publish({ state: 'starting', profileIds: [], dataDir: this.deps.dataDir });
     const sandbox = (this.sandbox = new Sandbox({ dataDir: this.deps.dataDir, log: this.deps.log }));
+    this.publish({ state: 'starting', profileIds: [], dataDir: sandbox.dir });
     try {
       const info = await sandbox.start((p) => {
         const elapsed = Date.now() - startedAt;
@@ -58,7 +59,7 @@ export class SandboxService {
       await this.addProfiles(info);
       this.deps.events.emit('task/progress', { taskId, label: 'Sandbox ready', fraction: 1, state: 'done' });
       this.deps.log.info('sandbox', `running: primary 127.0.0.1:${info.primary.port}, replica 127.0.0.1:${info.replica.port} (${info.binaries})`);
-      return this.publish({ state: 'running', profileIds: Object.values(sandboxProfileIds), dataDir: this.deps.dataDir, binaries: info.binaries });
+      return this.publish({ state: 'running', profileIds: Object.values(sandboxProfileIds), dataDir: sandbox.dir, binaries: info.binaries });
     } catch (e) {
       const err =
         e instanceof FlightdeckError
@@ -68,7 +69,7 @@ export class SandboxService {
       this.deps.log.error('sandbox', err.message);
       await sandbox.stop().catch(() => undefined);
       this.sandbox = undefined;
-      return this.publish({ state: 'failed', profileIds: [], dataDir: this.deps.dataDir, error: err.toShape() });
+      return this.publish({ state: 'failed', profileIds: [], dataDir: sandbox.dir, error: err.toShape() });
     }
   }
 
@@ -98,6 +99,6 @@ export class SandboxService {
     await sandbox.stop();
     this.sandbox = undefined;
     this.deps.log.info('sandbox', 'stopped');
-    return this.publish({ state: 'off', profileIds: [], dataDir: this.deps.dataDir });
+    return this.publish({ state: 'off', profileIds: [], dataDir: sandbox.dir });
   }
 }

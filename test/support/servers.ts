@@ -1,0 +1,106 @@
+// What the global setup started, as test files see it. Each server is either available, with how to
+// reach it, or unavailable with the reason; suites for an unavailable server are registered as
+// skipped with that reason in their name, so a skip is never silent. With CI=true the global setup
+// fails instead, so nothing is skipped there.
+import { describe, inject, it } from 'vitest';
+
+export interface PostgresTestServer {
+  available: true;
+  host: '127.0.0.1';
+  port: number;
+  replicaPort: number;
+  user: 'flightdeck';
+  password: string;
+  database: 'flightdeck_test';
+  superuser: string;
+  superuserPassword: string;
+  socketDir: string;
+  dataDir: string;
+  replicaDataDir: string;
+  binDir: string;
+}
+
+export interface MariadbTestServer {
+  available: true;
+  host: '127.0.0.1';
+  port: number;
+  user: 'flightdeck';
+  password: string;
+  database: 'flightdeck_test';
+  readonlyUser: 'fd_readonly';
+  readonlyPassword: string;
+  rootUser: string;
+  rootPassword: string;
+  socket: string;
+}
+
+export interface SshdTestServer {
+  available: true;
+  host: '127.0.0.1';
+  port: number;
+  /** The OS user running the tests; key and agent auth work for it. */
+  user: string;
+  /** Unencrypted OpenSSH private key file (also held by the agent). */
+  clientKey: string;
+  /** The same kind of key, encrypted with `passphrase`. */
+  encryptedClientKey: string;
+  passphrase: string;
+  /** `[127.0.0.1]:PORT ssh-ed25519 …` with the daemon's real host key. */
+  knownHostsFile: string;
+  /** The same host entry with a different key, to simulate a changed host key. */
+  wrongKnownHostsFile: string;
+  /** SHA256:… as ssh-keygen -l prints it. */
+  hostKeyFingerprint: string;
+  agentSocket: string;
+  /** A system user with a password, only when the tests run as root. */
+  passwordUser?: string;
+  password?: string;
+  configFile: string;
+  pidFile: string;
+  logFile: string;
+}
+
+export interface Unavailable {
+  available: false;
+  reason: string;
+}
+
+export interface TestServers {
+  postgres: PostgresTestServer | Unavailable;
+  mariadb: MariadbTestServer | Unavailable;
+  sshd: SshdTestServer | Unavailable;
+}
+
+export type ServerName = keyof TestServers;
+export type AvailableServer<K extends ServerName> = Extract<TestServers[K], { available: true }>;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    servers: TestServers;
+  }
+}
+
+export function getServers(): TestServers {
+  return inject('servers');
+}
+
+/** The server's connection info; throws (failing the test) when it is unavailable. Use inside
+ * tests and hooks of a suite that describeWith() already guards. */
+export function requireServer<K extends ServerName>(name: K): AvailableServer<K> {
+  const server = getServers()[name];
+  if (!server.available) throw new Error(`${name} is not available: ${server.reason}`);
+  return server as AvailableServer<K>;
+}
+
+/** describe() when the server is available, passing its info; otherwise a skipped suite whose name
+ * says why, e.g. "postgres: not available (initdb not found)". */
+export function describeWith<K extends ServerName>(name: K, title: string, body: (server: AvailableServer<K>) => void): void {
+  const server = getServers()[name];
+  if (server.available) {
+    describe(title, () => body(server as AvailableServer<K>));
+    return;
+  }
+  describe.skip(`${name}: not available (${server.reason})`, () => {
+    it(title, () => undefined);
+  });
+}
