@@ -12,6 +12,7 @@ export function createHandlers(s: Services): Handlers {
       profile,
       secrets: presence,
       secretSource: s.profiles.isEphemeral(profile.id) ? 'memory' : s.secretStore.kind,
+      managed: s.profiles.isEphemeral(profile.id),
       connection: s.connections.stateOf(profile.id),
     };
   };

@@ -39,6 +39,8 @@ export const profileSummarySchema = z.object({
   secrets: secretPresenceSchema,
   /** Where secrets for this profile come from in this process. */
   secretSource: z.enum(['safe-storage', 'memory', 'environment']),
+  /** Flightdeck's own profile (the sandbox's): read-only, it goes away with its server. */
+  managed: z.boolean(),
   connection: connectionStateSchema,
 });
 export type ProfileSummary = z.infer<typeof profileSummarySchema>;

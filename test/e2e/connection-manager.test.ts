@@ -6,24 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
-import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
+import { chromiumMissing, launchCockpitBrowser } from '../support/chromium';
 import { getServers, type AvailableServer } from '../support/servers';
 
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const screenshots = path.join(repoRoot, 'test-results');
 
@@ -31,7 +21,7 @@ const servers = getServers();
 const missing = [
   !servers.postgres.available && `postgres (${servers.postgres.reason})`,
   !servers.sshd.available && `sshd (${servers.sshd.reason})`,
-  !fs.existsSync(chromiumPath) && `chromium (${chromiumPath} not found)`,
+  chromiumMissing(),
 ].filter(Boolean);
 
 if (missing.length) {
@@ -51,7 +41,8 @@ if (missing.length) {
     let context: BrowserContext;
     let page: Page;
     /** Console errors, page errors and CSP violations; any of them fails the test. */
-    const problems: string[] = [];
+    let problems: string[] = [];
+    let cspViolations: () => Promise<string[]>;
     /** While the host is deliberately down, the browser's failed reconnects are expected. */
     let hostDown = false;
 
@@ -77,29 +68,7 @@ if (missing.length) {
       });
       host = await startHost({ core, port: 0, rendererDir });
 
-      context = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
-        executablePath: chromiumPath,
-        headless: true,
-        args: chromiumArgs,
-        viewport: { width: 1440, height: 900 },
-      });
-      // Recorded in the page itself: a CSP violation is also a console error, but this catches
-      // reports Chromium does not log (style attributes blocked silently, for one).
-      await context.addInitScript(() => {
-        const w = window as unknown as { __csp: string[] };
-        w.__csp = [];
-        document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`));
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.on('console', (m: ConsoleMessage) => {
-        if (m.type() !== 'error' && m.type() !== 'warning') return;
-        if (hostDown && /WebSocket connection to .* failed/.test(m.text())) return;
-        problems.push(`console ${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('requestfailed', (r) => {
-        if (!hostDown) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
-      });
+      ({ context, page, problems, cspViolations } = await launchCockpitBrowser(path.join(tmp, 'chromium-profile'), (text) => hostDown && /WebSocket connection to .* failed|request failed/.test(text)));
     });
 
     afterAll(async () => {
@@ -108,10 +77,6 @@ if (missing.length) {
       await core?.shutdown();
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     });
-
-    async function cspViolations(): Promise<string[]> {
-      return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
-    }
 
     it('opens on the empty state and keeps the token out of the address bar', async () => {
       await page.goto(host.url);

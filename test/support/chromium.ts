@@ -1,0 +1,65 @@
+// Debian's Chromium driven by playwright-core, set up the way every e2e test needs it: headless,
+// no network of its own, and every console error, page error and CSP violation recorded so a test
+// can fail on them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
+
+export const chromiumPath = '/usr/bin/chromium';
+export const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function chromiumMissing(): string | undefined {
+  return fs.existsSync(chromiumPath) ? undefined : `chromium (${chromiumPath} not found)`;
+}
+
+export interface Cockpit {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and warnings, page errors and failed requests, unless `expected` says so. */
+  problems: string[];
+  cspViolations(): Promise<string[]>;
+}
+
+export async function launchCockpitBrowser(profileDir: string, expected: (text: string) => boolean = () => false): Promise<Cockpit> {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: chromiumArgs,
+    viewport: { width: 1440, height: 900 },
+  });
+  // Recorded in the page itself: a CSP violation is also a console error, but this catches
+  // reports Chromium does not log (style attributes blocked silently, for one).
+  await context.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`));
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    if (expected(m.text())) return;
+    problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    const text = `request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`;
+    if (!expected(text)) problems.push(text);
+  });
+  return { context, page, problems, cspViolations: () => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp) };
+}
+
+export function screenshotDir(repoRoot: string): string {
+  const dir = path.join(repoRoot, 'test-results');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
