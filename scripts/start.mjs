@@ -55,13 +55,41 @@ function run(command, commandArgs, env) {
   });
 }
 
-const electron = electronBinary();
+/**
+ * package.json's allowScripts keeps electron's postinstall (a download from GitHub) from running,
+ * so `npm install` succeeds on machines that cannot reach it. Here, on the first start, we run that
+ * same script once: on a workstation with the network it fetches the binary and the desktop app
+ * opens; elsewhere it fails quietly and the browser cockpit opens instead. ELECTRON_SKIP_BINARY_DOWNLOAD
+ * (Electron's own switch, set in CI) skips the attempt.
+ */
+async function fetchElectronBinary() {
+  if (process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return;
+  let installScript;
+  try {
+    installScript = createRequire(import.meta.url).resolve('electron/install.js');
+  } catch {
+    return;
+  }
+  const child = spawn(process.execPath, [installScript], { cwd: path.dirname(installScript), stdio: 'ignore' });
+  // Only a download that is really happening is worth a line; a blocked network fails at once.
+  const notice = setTimeout(() => console.log('Downloading the Electron binary (first start only)…'), 2000);
+  const limit = setTimeout(() => child.kill(), 300_000);
+  await new Promise((resolve) => child.on('exit', resolve).on('error', resolve));
+  clearTimeout(notice);
+  clearTimeout(limit);
+}
+
+let electron = electronBinary();
+if (!electron) {
+  await fetchElectronBinary();
+  electron = electronBinary();
+}
 if (electron) {
   const env = { ...process.env };
   // Set in some shells by other tools; it would make Electron behave as plain Node.
   delete env.ELECTRON_RUN_AS_NODE;
   run(electron, [root, ...args], env);
 } else {
-  console.log('Electron binary not installed (its download is blocked here); opening the same cockpit in your browser instead.');
+  console.log('Electron binary not installed (its download failed or is blocked here); opening the same cockpit in your browser instead.');
   run(process.execPath, [path.join(root, 'bin', 'flightdeck.js'), 'serve', '--open', ...args], process.env);
 }

@@ -73,8 +73,9 @@ if (missing.length) {
       fs.chmodSync(dataDir, 0o755);
       child = spawn(process.execPath, [path.join(repoRoot, 'scripts/start.mjs')], {
         cwd: repoRoot,
-        // No desktop to open a browser on: --open must fail quietly.
-        env: { ...process.env, FLIGHTDECK_DATA_DIR: dataDir, DISPLAY: '', BROWSER: 'true' },
+        // No desktop to open a browser on: --open must fail quietly. No attempt to download Electron:
+        // this machine has no route to it, and the test is about the fallback.
+        env: { ...process.env, FLIGHTDECK_DATA_DIR: dataDir, DISPLAY: '', BROWSER: 'true', ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout!.on('data', (d) => (stdout += d));
