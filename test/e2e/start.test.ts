@@ -131,7 +131,36 @@ if (missing.length) {
       await cockpit.page.getByText('Sandbox primary').first().click();
       await cockpit.page.getByRole('button', { name: /Test connection/ }).click();
       await expect.poll(() => cockpit!.page.getByText(/write ok/).first().isVisible(), { timeout: 15_000 }).toBe(true);
-      await cockpit.page.screenshot({ path: path.join(screenshotDir(repoRoot), 'npm-start-sandbox.png') });
+
+      // The sandbox's profiles are Flightdeck's own: the core refuses to save or delete them, so the
+      // cockpit shows them read-only and offers only a copy.
+      const page = cockpit.page;
+      const workspace = page.getByTestId('profile-workspace');
+      const primaryCard = page.locator('li[data-profile-id="sandbox-primary"]');
+      expect(await primaryCard.locator('.sandbox-tag').innerText()).toBe('sandbox');
+      expect(await page.getByText(/Managed by Flightdeck: the sandbox's own profile\. Duplicate it/).isVisible()).toBe(true);
+      expect(await workspace.getByRole('button', { name: 'Save', exact: true }).count()).toBe(0);
+      expect(await workspace.getByRole('button', { name: 'Revert' }).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+      expect(await primaryCard.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+      expect(await page.locator('#pf-name').isDisabled()).toBe(true);
+      expect(await page.locator('#pf-host').isDisabled()).toBe(true);
+      await page.screenshot({ path: path.join(screenshotDir(repoRoot), 'npm-start-sandbox.png') });
+
+      // Duplicate makes an ordinary profile: editable, savable, deletable, no sandbox tag.
+      await workspace.getByRole('button', { name: 'Duplicate' }).click();
+      const copyCard = page.locator('li.profile-card', { hasText: 'Sandbox primary (copy)' });
+      await expect.poll(() => copyCard.isVisible(), { timeout: 15_000 }).toBe(true);
+      await expect.poll(() => workspace.locator('h1').innerText()).toBe('Sandbox primary (copy)');
+      expect(await copyCard.locator('.sandbox-tag').count()).toBe(0);
+      expect(await page.getByText(/Managed by Flightdeck/).count()).toBe(0);
+      expect(await workspace.getByRole('button', { name: 'Delete' }).count()).toBe(1);
+      expect(await page.locator('#pf-name').isEnabled()).toBe(true);
+      await page.locator('#pf-name').fill('Sandbox scratch');
+      await workspace.getByRole('button', { name: 'Save', exact: true }).click();
+      await expect.poll(() => page.locator('li.profile-card', { hasText: 'Sandbox scratch' }).isVisible(), { timeout: 15_000 }).toBe(true);
+      expect(await workspace.getByText('Saved', { exact: true }).isVisible()).toBe(true);
+      await page.screenshot({ path: path.join(screenshotDir(repoRoot), 'npm-start-sandbox-copy.png') });
       expect(await cockpit.cspViolations()).toEqual([]);
       expect(cockpit.problems).toEqual([]);
     });

@@ -12,12 +12,10 @@ interface Props {
   /** Unsaved edits are waiting in the editor. */
   dirty: boolean;
   watchOnly: boolean;
-  /** One of the built-in sandbox's own profiles. */
-  sandbox: boolean;
 }
 
-export function ProfileCard({ summary, selected, dirty, watchOnly, sandbox }: Props) {
-  const { profile, connection } = summary;
+export function ProfileCard({ summary, selected, dirty, watchOnly }: Props) {
+  const { profile, connection, managed } = summary;
   const select = useUiStore((s) => s.select);
   const openDialog = useUiStore((s) => s.openDialog);
   const via = profile.ssh ? ` via ${profile.ssh.jump ? `${profile.ssh.jump.host} → ` : ''}${profile.ssh.host}` : '';
@@ -39,26 +37,35 @@ export function ProfileCard({ summary, selected, dirty, watchOnly, sandbox }: Pr
         </span>
         <span className="profile-card-tags">
           <EnvironmentTag environment={profile.environment} />
-          {sandbox && <span className="sandbox-tag">sandbox</span>}
+          {managed && (
+            <span className="sandbox-tag" title="Managed by Flightdeck: read-only">
+              sandbox
+            </span>
+          )}
           {connection.tunnel && <TunnelStateTag tunnel={connection.tunnel} />}
           {connection.state === 'error' && connection.lastError && <span className="error-tag">{connection.lastError.code}</span>}
         </span>
       </button>
       <span className="profile-card-actions">
-        <button type="button" className="link-button" onClick={() => select({ kind: 'profile', id: profile.id })}>
-          Edit
-        </button>
+        {/* The core refuses to save or delete a managed profile, so only the copy is offered. */}
+        {!managed && (
+          <button type="button" className="link-button" onClick={() => select({ kind: 'profile', id: profile.id })}>
+            Edit
+          </button>
+        )}
         <button type="button" className="link-button" disabled={watchOnly} onClick={() => void duplicateProfile(profile.id)}>
           Duplicate
         </button>
-        <button
-          type="button"
-          className="link-button danger"
-          disabled={watchOnly}
-          onClick={() => openDialog({ kind: 'delete', profileId: profile.id })}
-        >
-          Delete
-        </button>
+        {!managed && (
+          <button
+            type="button"
+            className="link-button danger"
+            disabled={watchOnly}
+            onClick={() => openDialog({ kind: 'delete', profileId: profile.id })}
+          >
+            Delete
+          </button>
+        )}
       </span>
     </li>
   );

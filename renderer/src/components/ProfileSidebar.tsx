@@ -1,6 +1,5 @@
 import { useAppInfoStore, useWatchOnly } from '../store/app-info-store';
 import { useProfilesStore } from '../store/profiles-store';
-import { useSandboxStore } from '../store/sandbox-store';
 import { profileToForm } from '../profile-form/profile-form';
 import { editorIsDirty, newEditorKey, useUiStore } from '../store/ui-store';
 import { ProfileCard } from './ProfileCard';
@@ -11,7 +10,6 @@ export function ProfileSidebar() {
   const editors = useUiStore((s) => s.editors);
   const select = useUiStore((s) => s.select);
   const watchOnly = useWatchOnly();
-  const sandboxIds = useSandboxStore((s) => s.sandbox?.profileIds);
   const infoKnown = useAppInfoStore((s) => s.info !== undefined);
   const sorted = [...summaries].sort((a, b) => a.profile.name.localeCompare(b.profile.name));
   return (
@@ -44,9 +42,9 @@ export function ProfileSidebar() {
             key={summary.profile.id}
             summary={summary}
             selected={selection.kind === 'profile' && selection.id === summary.profile.id}
-            dirty={editorIsDirty(editors[summary.profile.id], profileToForm(summary.profile))}
+            // A managed profile cannot be edited, so leftover editor state is never "unsaved changes".
+            dirty={!summary.managed && editorIsDirty(editors[summary.profile.id], profileToForm(summary.profile))}
             watchOnly={watchOnly}
-            sandbox={sandboxIds?.includes(summary.profile.id) ?? false}
           />
         ))}
       </ul>

@@ -22,7 +22,9 @@ export function ProfileWorkspace({ open, summary }: Props) {
   const watchOnly = useWatchOnly();
   const editor = useUiStore((s) => s.editors[open.key]);
   const openDialog = useUiStore((s) => s.openDialog);
-  const dirty = editorIsDirty(editor, open.base);
+  // Flightdeck's own profiles (the sandbox's): the core refuses to save or delete them.
+  const managed = summary?.managed ?? false;
+  const dirty = !managed && editorIsDirty(editor, open.base);
   const connection = summary?.connection;
   const lastTest = useTestResultsStore((s) => (summary ? s.byProfile[summary.profile.id] : undefined));
   // A failed test also leaves the connection in 'error'; the test panel already tells that story.
@@ -37,6 +39,7 @@ export function ProfileWorkspace({ open, summary }: Props) {
         <div className="workspace-title">
           <h1>{open.form.name || 'New connection'}</h1>
           <EnvironmentTag environment={open.environment} />
+          {managed && <span className="sandbox-tag">sandbox</span>}
           {summary && (
             <span className="workspace-target mono">
               {engineLabels[summary.profile.engine]} · {hostPort(summary.profile.host, summary.profile.port)}
@@ -62,15 +65,17 @@ export function ProfileWorkspace({ open, summary }: Props) {
             <button type="button" className="button small" disabled={watchOnly} onClick={() => void duplicateProfile(summary.profile.id)}>
               Duplicate
             </button>
-            <button type="button" className="button small danger" disabled={watchOnly} onClick={() => openDialog({ kind: 'delete', profileId: summary.profile.id })}>
-              Delete
-            </button>
+            {!managed && (
+              <button type="button" className="button small danger" disabled={watchOnly} onClick={() => openDialog({ kind: 'delete', profileId: summary.profile.id })}>
+                Delete
+              </button>
+            )}
           </div>
         )}
       </header>
       {connectionError && <ErrorCallout error={FlightdeckError.fromShape(connectionError)} title="The connection failed" />}
       <div className="workspace-columns">
-        <ProfileEditor key={open.key} editorKey={open.key} base={open.base} summary={summary} readOnly={watchOnly} />
+        <ProfileEditor key={open.key} editorKey={open.key} base={open.base} summary={summary} readOnly={watchOnly} managed={managed} />
         <TestResultPanel editorKey={open.key} summary={summary} dirty={dirty} />
       </div>
     </div>

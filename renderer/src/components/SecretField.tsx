@@ -36,12 +36,13 @@ export function SecretField({ kind, label, stored, fromEnvironment, pending, err
           type="password"
           // The stored value is never shown; typing here replaces it.
           value={typeof pending === 'string' ? pending : ''}
-          placeholder={pending === null ? 'cleared' : stored ? 'type to replace' : 'not set'}
+          // Disabled (read-only) fields offer no replacing, so they only say whether a secret is there.
+          placeholder={pending === null ? 'cleared' : stored ? (disabled ? '••••••••' : 'type to replace') : 'not set'}
           autoComplete="new-password"
           disabled={disabled || pending === null}
           onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
         />
-        {pending !== undefined ? (
+        {disabled ? null : pending !== undefined ? (
           <button type="button" className="button small ghost" disabled={disabled} onClick={() => onChange(undefined)}>
             Undo
           </button>
