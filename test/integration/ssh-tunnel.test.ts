@@ -12,6 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import pg from 'pg';
+import ssh2 from 'ssh2';
+import type { Prompt } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TunnelState } from '../../shared/api';
 import { FlightdeckError } from '../../shared/errors';
@@ -461,6 +463,31 @@ describeWith('sshd', 'SSH tunnel', (sshd) => {
       expectFailure(r, 'SSH_UNREACHABLE');
       expect(r.err.message).toContain('jump host');
     });
+
+    it('the local port cannot be opened after SSH is up → SSH_FAILED, and the SSH session is ended', async () => {
+      // A private sshd, so its per-connection processes show exactly the sessions this test holds.
+      const priv = await privateSshd(sshd, 'listen-fails');
+      // A taken port stands in for EMFILE and the like: the listen fails only after run() succeeded.
+      const taken = net.createServer();
+      await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+      const takenPort = (taken.address() as net.AddressInfo).port;
+      try {
+        const r = await openFails(
+          base({ ssh: sshOptions(sshd, { port: priv.files.port, knownHostsFile: priv.knownHostsFile }), target: { host: '127.0.0.1', port: echoPort }, localPort: takenPort }),
+        );
+        expectFailure(r, 'SSH_FAILED');
+        expect(r.err.message).toContain(`127.0.0.1:${takenPort}`);
+        expect(r.err.details).toMatchObject({ errno: 'EADDRINUSE' });
+        // The SSH link had been established (the failure came after it)…
+        expect(readFileSync(priv.files.logFile, 'utf8')).toMatch(/Accepted publickey/);
+        // …and is gone: only the listening daemon is left. A leaked link would keep its session
+        // process alive indefinitely, its keepalives answered.
+        await waitFor('the SSH session to end', () => sshdProcesses(priv.files.pidFile).length === 1 || undefined, 5000);
+      } finally {
+        await new Promise((r) => taken.close(r));
+        await priv.stop();
+      }
+    });
   });
 
   describe('reconnection', () => {
@@ -646,6 +673,110 @@ describeWith('sshd', 'SSH tunnel', (sshd) => {
         await priv.stop();
       }
     });
+  });
+});
+
+/** An SSH server that offers only keyboard-interactive and asks the rounds it is given, then
+ * forwards channels to wherever they ask. OpenSSH cannot stand in for it: the test sshd runs
+ * without PAM (configuring PAM would mean editing the machine's /etc/pam.d), and OpenSSH's
+ * keyboard-interactive on Linux has no challenge source but PAM, so it could ask neither for a
+ * password nor for a one-time code. ssh2's server speaks the same protocol messages. */
+async function keyboardInteractiveServer(rounds: Prompt[][], password: string) {
+  const dir = mkdtempSync(join(scratch, 'kbdint-'));
+  const hostKey = join(dir, 'host_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  /** Every answer the server received, by round: a refused prompt must never be answered. */
+  const answers: string[][] = [];
+  let sessions = 0;
+  const server = new ssh2.Server({ hostKeys: [readFileSync(hostKey)] }, (client) => {
+    sessions++;
+    client.on('error', () => undefined);
+    client.once('close', () => sessions--);
+    client.on('authentication', (ctx) => {
+      if (ctx.method !== 'keyboard-interactive') {
+        ctx.reject(['keyboard-interactive']);
+        return;
+      }
+      const ask = (i: number): void => {
+        const round = rounds[i];
+        if (!round) {
+          ctx.accept();
+          return;
+        }
+        ctx.prompt(round, (got) => {
+          answers.push(got);
+          // Like PAM: a wrong password fails the method (and would count against the account).
+          if (got.some((a) => a !== password)) ctx.reject();
+          else ask(i + 1);
+        });
+      };
+      ask(0);
+    });
+    client.on('ready', () => {
+      client.on('tcpip', (accept, _reject, info) => {
+        const channel = accept();
+        const out = net.connect(info.destPort, info.destIP);
+        out.on('error', () => channel.destroy());
+        channel.pipe(out).pipe(channel);
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const knownHostsFile = join(dir, 'known_hosts');
+  const [type, b64] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${type} ${b64}\n`);
+  return {
+    port,
+    knownHostsFile,
+    answers,
+    sessions: () => sessions,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('SSH password through keyboard-interactive', () => {
+  const password = 'kbd-secret';
+  const options = (srv: { port: number; knownHostsFile: string }): TunnelOptions => ({
+    ssh: { host: '127.0.0.1', port: srv.port, user: 'dba', auth: 'password', knownHostsFile: srv.knownHostsFile, keepaliveIntervalMs: 10_000 },
+    secrets: { password },
+    target: { host: '127.0.0.1', port: echoPort },
+    hostKeys: new HostKeyPolicy({ defaultKnownHostsFile: join(tmpdir(), 'fd-never-used-known-hosts') }),
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  });
+
+  it('a "Password:" prompt gets the password and the tunnel works', async () => {
+    const srv = await keyboardInteractiveServer([[{ prompt: 'Password: ', echo: false }]], password);
+    try {
+      const tunnel = await openTunnel(options(srv));
+      try {
+        expect(await echoThrough(tunnel.localPort, 'ping')).toBe('ping');
+      } finally {
+        await tunnel.close();
+      }
+      expect(srv.answers).toEqual([[password]]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a one-time code prompt (after the password) → SSH_AUTH_FAILED quoting it, never answered', async () => {
+    const srv = await keyboardInteractiveServer(
+      [[{ prompt: 'Password: ', echo: false }], [{ prompt: "One-time password (OATH) for `dba': ", echo: false }]],
+      password,
+    );
+    try {
+      const r = await openFails(options(srv));
+      expectFailure(r, 'SSH_AUTH_FAILED');
+      expect(r.err.message).toContain('asked for something other than the password');
+      expect(r.err.message).toContain('"One-time password (OATH) for `dba\':"');
+      expect(r.err.hint).toContain('does not answer interactive challenges');
+      // The password went to the password prompt only; the code prompt got nothing at all.
+      expect(srv.answers).toEqual([[password]]);
+      await waitFor('the server to see the client go', () => srv.sessions() === 0 || undefined, 3000);
+    } finally {
+      await srv.close();
+    }
   });
 });
 

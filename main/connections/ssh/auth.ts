@@ -18,8 +18,10 @@ export interface HopAuth {
   /** What the plan offers, for "tried …" in SSH_AUTH_FAILED messages. */
   readonly description: string;
   /** Auth attempts in order; ssh2 walks them through authHandler. `track` gets any socket opened
-   * on the way (to the agent), so the attempt's deadline can close it. */
-  methods(track: (s: Duplex) => void): AnyAuthMethod[];
+   * on the way (to the agent), so the attempt's deadline can close it. `refuse` ends the attempt
+   * with an error instead of answering the server (a keyboard-interactive prompt we must not
+   * guess at); the caller cuts the connection, so nothing is sent for that prompt. */
+  methods(track: (s: Duplex) => void, refuse: (e: FlightdeckError) => void): AnyAuthMethod[];
 }
 
 interface HopSecrets {
@@ -46,16 +48,21 @@ export async function prepareHopAuth(role: HopRole, hop: SshHop, secrets: HopSec
       }
       const username = hop.user;
       // Servers with PasswordAuthentication off often still ask for the password through
-      // keyboard-interactive (PAM); answer its single hidden prompt with the same password.
-      const prompt = (_n: string, _i: string, _l: string, prompts: Prompt[], finish: KeyboardInteractiveCallback) =>
-        finish(prompts.map((p) => (p.echo ? '' : password)));
-      return {
-        description: 'password',
-        methods: () => [
+      // keyboard-interactive (PAM). Only a prompt for the password gets it: a one-time code or
+      // 2FA prompt answered with the password is a failed login the server counts (lockouts,
+      // fail2ban), so those end the attempt with an error the user can act on instead.
+      const methods = (_track: (s: Duplex) => void, refuse: (e: FlightdeckError) => void): AnyAuthMethod[] => {
+        const prompt = (_n: string, _i: string, _l: string, prompts: Prompt[], finish: KeyboardInteractiveCallback) => {
+          const decision = answerKeyboardInteractive(prompts, password);
+          if ('answers' in decision) finish(decision.answers);
+          else refuse(keyboardInteractiveRefused(role, hop, decision));
+        };
+        return [
           { type: 'password', username, password },
           { type: 'keyboard-interactive', username, prompt },
-        ],
+        ];
       };
+      return { description: 'password', methods };
     }
     case 'agent': {
       const socket = hop.agentSocket ?? process.env.SSH_AUTH_SOCK;
@@ -83,6 +90,56 @@ export async function prepareHopAuth(role: HopRole, hop: SshHop, secrets: HopSec
       };
     }
   }
+}
+
+/** A keyboard-interactive round we answer, or the prompt we will not answer and why. */
+export type KeyboardInteractiveDecision = { answers: string[] } | { refused: string; reason: 'not-password' | 'password-change' };
+
+/** Words servers use for the account password (PAM prompts are localised on some servers). */
+const passwordWords = /password|passwort|passwd|mot de passe|contrase[ñn]a|senha|wachtwoord/i;
+/** Prompts that name a password but want something else: one-time and 2FA codes (pam_oath asks
+ * for a "One-time password (OATH)"), or a new password for an expired one. */
+const secondFactorWords = /one[- ]?time|\botp\b|oath|token|pass ?code|\bcode\b|\bpin\b|verif|two[- ]?factor|\b2fa\b|\bmfa\b|yubi|duo/i;
+const passwordChangeWords = /\bnew\b|re-?type|re-?enter|again|confirm/i;
+
+/** Answers a keyboard-interactive round with the password only if every prompt asks for it, and
+ * hidden: anything else would spend a failed login on a guess. A round with no prompts (servers
+ * send them to show a message) is answered with nothing, as ssh does. */
+export function answerKeyboardInteractive(prompts: readonly Prompt[], password: string): KeyboardInteractiveDecision {
+  const answers: string[] = [];
+  for (const p of prompts) {
+    const text = promptText(p.prompt);
+    if (p.echo || !passwordWords.test(text) || secondFactorWords.test(text)) return { refused: text, reason: 'not-password' };
+    if (passwordChangeWords.test(text)) return { refused: text, reason: 'password-change' };
+    answers.push(password);
+  }
+  return { answers };
+}
+
+/** The server chooses the prompt text and it ends up in the UI: one line, no control characters,
+ * bounded length. */
+function promptText(raw: string): string {
+  const flat = raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function keyboardInteractiveRefused(role: HopRole, hop: SshHop, d: { refused: string; reason: 'not-password' | 'password-change' }): FlightdeckError {
+  const who = `${role === 'jump' ? 'jump host' : 'SSH server'} ${hop.user}@${hop.host}:${hop.port}`;
+  const details = { prompt: d.refused };
+  if (d.reason === 'password-change') {
+    return new FlightdeckError(
+      'SSH_AUTH_FAILED',
+      `The ${who} wants the password changed before signing in (it asked: "${d.refused}").`,
+      `Sign in once with ssh in a terminal to set a new password, then store the new one in the connection profile.`,
+      details,
+    );
+  }
+  return new FlightdeckError(
+    'SSH_AUTH_FAILED',
+    `The ${who} asked for something other than the password while signing in: "${d.refused}".`,
+    'Flightdeck does not answer interactive challenges such as one-time codes or 2FA prompts. Use ssh-agent or a key file for this server, or connect through a bastion (jump host) that does not require 2FA.',
+    details,
+  );
 }
 
 async function readKeyFile(role: HopRole, hop: SshHop): Promise<{ file: string; data: Buffer }> {

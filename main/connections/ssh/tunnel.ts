@@ -39,6 +39,10 @@ export interface TunnelOptions {
   log?: Logger;
   onState?: (s: TunnelState) => void;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
+  /** Port of the local listener on 127.0.0.1. Flightdeck leaves it unset so the OS picks a free
+   * one; tests pass a taken port to make the listen fail after the SSH link is up, a path that
+   * otherwise needs the process to run out of file handles. */
+  localPort?: number;
 }
 
 export interface SshTunnel {
@@ -161,7 +165,11 @@ class Tunnel implements SshTunnel {
     this.log?.info(LOG_SOURCE, `opening tunnel ${route}`);
     try {
       const link = await this.run(true, this.opts.connectTimeoutMs);
-      this.server = await listenLocal((sock) => this.onLocalConnection(sock));
+      // Owned by the tunnel from here on, so teardownNow() destroys it if the listen below fails:
+      // otherwise nothing would reference the established link and its keepalives would hold
+      // the SSH session open for as long as the process runs. adopt() wires up drop handling.
+      this.link = link;
+      this.server = await listenLocal(this.opts.localPort ?? 0, (sock) => this.onLocalConnection(sock));
       const addr = this.server.address();
       this.port = typeof addr === 'object' && addr ? addr.port : 0;
       this.adopt(link);
@@ -510,7 +518,6 @@ function connectHop(attempt: Attempt, plan: HopPlan, check: HostKeyCheck, sock: 
     let settled = false;
     let hostKeyError: FlightdeckError | undefined;
     let agentError: Error | undefined;
-    const { handler, record } = makeAuthHandler(plan.auth.methods((s) => attempt.sockets.push(s)));
 
     const fail = (e: FlightdeckError) => {
       if (settled) return;
@@ -519,6 +526,9 @@ function connectHop(attempt: Attempt, plan: HopPlan, check: HostKeyCheck, sock: 
       sock.destroy();
       reject(e);
     };
+    // A refused keyboard-interactive prompt is never answered: cutting the connection is the only
+    // way to stop without sending a (failed) answer the server would count against the account.
+    const { handler, record } = makeAuthHandler(plan.auth.methods((s) => attempt.sockets.push(s), fail));
     if ('connecting' in sock) {
       (sock as Socket).once('connect', () => {
         if (!settled) attempt.phase = { kind: 'handshake', plan };
@@ -579,18 +589,32 @@ function forwardOut(client: SshClient, host: string, port: number): Promise<Clie
   });
 }
 
-function listenLocal(onConnection: (s: Socket) => void): Promise<Server> {
+function listenLocal(port: number, onConnection: (s: Socket) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: a client's FIN is forwarded as EOF and the database may still answer.
     // pauseOnConnect: held sockets do not read (and buffer) until they are forwarded.
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
-    server.once('error', reject);
+    // A failed listen leaves no handle behind (Node closes it), so rejecting is all there is to do.
+    const failed = (e: NodeJS.ErrnoException) => reject(listenError(port, e));
+    server.once('error', failed);
     // Loopback only: the tunnel is for this machine's drivers, never for the network.
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', failed);
       resolve(server);
     });
   });
+}
+
+/** The SSH side worked, so the message must not send the user to check SSH settings. */
+function listenError(port: number, e: NodeJS.ErrnoException): FlightdeckError {
+  const where = `127.0.0.1${port ? `:${port}` : ''}`;
+  const hint =
+    e.code === 'EMFILE' || e.code === 'ENFILE'
+      ? 'Flightdeck has run out of open files: close some connections, or raise the open-file limit (ulimit -n) and restart Flightdeck.'
+      : e.code === 'EADDRINUSE'
+        ? `Another program is listening on ${where}; stop it or let Flightdeck choose the port.`
+        : 'Check that this machine allows programs to listen on 127.0.0.1 (a local firewall or security policy may forbid it).';
+  return new FlightdeckError('SSH_FAILED', `The SSH connection works, but the tunnel's local port on ${where} cannot be opened: ${e.message}.`, hint, e.code ? { errno: e.code } : undefined);
 }
 
 /** Polite disconnect (sshd logs it as such) with a bound, then cut whatever is left. */
