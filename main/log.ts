@@ -11,8 +11,8 @@ export interface Logger {
 }
 
 const redactions: [RegExp, string][] = [
-  // user:password@ in URLs
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s]*:)[^@/\s]+@/gi, '$1***@'],
+  // user:password@ in URLs, up to the last '@' before the query (passwords may hold '/' or '@')
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^\s?#]*@/gi, '$1***@'],
   // password=… in conninfo strings and query strings
   [/((?:password|passwd|pwd|passphrase)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;]+)/gi, '$1***'],
 ];

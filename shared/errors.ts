@@ -35,6 +35,9 @@ export const errorCodes = [
   'NOT_FOUND',
   'SANDBOX_FAILED',
   'QUERY_FAILED',
+  'QUERY_TIMEOUT',
+  'LOCK_TIMEOUT',
+  'CANCELLED',
   'INTERNAL',
 ] as const;
 
@@ -70,6 +73,26 @@ export class FlightdeckError extends Error {
     return new FlightdeckError(shape.code, shape.message, shape.hint, shape.details);
   }
 }
+
+/** Codes that say the connection itself is unusable (as opposed to one statement failing on it). */
+export const connectionLevelCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'HOST_NOT_FOUND',
+  'HOST_UNREACHABLE',
+  'CONNECTION_REFUSED',
+  'CONNECT_TIMEOUT',
+  'AUTH_FAILED',
+  'SECRET_MISSING',
+  'DATABASE_NOT_FOUND',
+  'TLS_REFUSED',
+  'TLS_FAILED',
+  'SSH_UNREACHABLE',
+  'SSH_HOSTKEY_UNKNOWN',
+  'SSH_HOSTKEY_CHANGED',
+  'SSH_AUTH_FAILED',
+  'SSH_KEY_UNREADABLE',
+  'SSH_TUNNEL_TARGET_REFUSED',
+  'SSH_FAILED',
+]);
 
 export function isFlightdeckError(e: unknown): e is FlightdeckError {
   return e instanceof FlightdeckError;

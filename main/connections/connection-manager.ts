@@ -1,6 +1,7 @@
 // Open connections by profile: one pool (and tunnel) per profile, opened once even when asked
 // twice at the same time, with its state published on the event bus.
 import type { ConnectionState, TestResult, TunnelState } from '../../shared/api';
+import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
 import type { SecretKind } from '../../shared/profile';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
@@ -56,37 +57,43 @@ export class ConnectionManager {
     const existing = this.entries.get(profileId);
     if (existing?.conn) return existing.conn;
     if (existing?.pending) return existing.pending;
-    const profile = await this.deps.profiles.get(profileId);
+    // The entry is registered before the first await, so a second open joins this one and a close
+    // that arrives meanwhile finds something to close.
     const entry: Entry = { state: { profileId, state: 'connecting', since: new Date().toISOString() } };
     this.entries.set(profileId, entry);
     this.deps.events.emit('connections/state', entry.state);
-    const onTunnelState = (tunnel: TunnelState) => this.setState(profileId, { tunnel });
+    const current = () => this.entries.get(profileId) === entry;
     entry.pending = (async () => {
-      const conn = await connectProfile(profile, await this.resolveSecrets(profileId), {
+      const profile = await this.deps.profiles.get(profileId);
+      return connectProfile(profile, await this.resolveSecrets(profileId), {
         hostKeys: this.deps.hostKeys,
         log: this.deps.log,
         role: 'console',
-        onTunnelState,
+        onTunnelState: (tunnel: TunnelState) => {
+          if (current()) this.setState(profileId, { tunnel });
+        },
       });
-      return conn;
     })();
     try {
       const conn = await entry.pending;
-      if (this.entries.get(profileId) !== entry) {
-        // Closed while connecting: do not leak what just opened.
+      if (!current()) {
+        // Closed while it was opening: do not keep what just opened.
         await conn.close();
-        throw toFlightdeckError(new Error('The connection was closed while it was opening.'));
+        throw new FlightdeckError('CANCELLED', 'The connection was closed while it was opening.', 'Open it again if you still need it.');
       }
       entry.conn = conn;
       delete entry.pending;
       this.setState(profileId, { state: 'open' });
-      this.deps.log.info('connections', `opened ${profile.name} (${profile.engine} ${profile.host}:${profile.port}${profile.ssh ? ` via ssh ${profile.ssh.host}` : ''})`);
+      const p = conn.profile;
+      this.deps.log.info('connections', `opened ${p.name} (${p.engine} ${p.host}:${p.port}${p.ssh ? ` via ssh ${p.ssh.host}` : ''})`);
       return conn;
     } catch (e) {
       const err = toFlightdeckError(e);
       delete entry.pending;
-      this.setState(profileId, { state: 'error', lastError: err.toShape() });
-      this.deps.log.warn('connections', `could not open ${profile.name}: ${err.code} ${err.message}`);
+      if (current()) {
+        this.setState(profileId, { state: 'error', lastError: err.toShape() });
+        this.deps.log.warn('connections', `could not open ${profileId}: ${err.code} ${err.message}`);
+      }
       throw err;
     }
   }
@@ -97,8 +104,12 @@ export class ConnectionManager {
       return await inspectConnection(conn, opts);
     } catch (e) {
       const err = toFlightdeckError(e);
-      this.setState(profileId, { state: 'error', lastError: err.toShape() });
-      await this.close(profileId, { keepError: true });
+      // A statement that failed says nothing about the pool others may be using; a dead
+      // connection does, and is closed so the next call starts afresh.
+      if (connectionLevelCodes.has(err.code) && this.entries.get(profileId)?.conn === conn) {
+        this.setState(profileId, { state: 'error', lastError: err.toShape() });
+        await this.close(profileId, { keepError: true });
+      }
       throw err;
     }
   }

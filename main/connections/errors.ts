@@ -55,37 +55,52 @@ function via(ctx: ConnectContext): string {
 export function classifyConnectError(err: unknown, ctx: ConnectContext): FlightdeckError {
   if (err instanceof FlightdeckError) return err;
   const e = (err ?? {}) as DriverError;
-  const msg = redact(String(e.message ?? err));
+  // Classify on what the driver said; show only its redacted form.
+  const raw = String(e.message ?? err);
+  const msg = redact(raw);
   const who = ctx.user ? `user "${ctx.user}"` : 'the user';
   const engineName = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB', mongodb: 'MongoDB' }[ctx.engine];
   const details = { driverMessage: msg, ...(e.code !== undefined ? { driverCode: String(e.code) } : {}) };
 
   // TLS first: its failures also surface as generic connection errors.
-  if (/does not support SSL|HANDSHAKE_NO_SSL_SUPPORT|server does not support secure connection|SSL is not enabled on the server|Server does not support SSL/i.test(msg) || e.code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+  if (/does not support SSL|HANDSHAKE_NO_SSL_SUPPORT|server does not support secure connection|SSL is not enabled on the server|Server does not support SSL/i.test(raw) || e.code === 'HANDSHAKE_NO_SSL_SUPPORT') {
     return new FlightdeckError('TLS_REFUSED', `${engineName} at ${ctx.target} does not accept TLS, and this profile requires it.`, 'Enable TLS on the server, or set the profile\'s TLS mode to "prefer" or "disable" if plain connections are acceptable on this network.', details);
   }
-  if (/self[- ]signed certificate|unable to verify the first certificate|unable to get local issuer|certificate has expired|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME_INVALID|CERT_|wrong version number|SSL routines/i.test(msg)) {
+  if (/self[- ]signed certificate|unable to verify the first certificate|unable to get local issuer|certificate has expired|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME_INVALID|CERT_|wrong version number|SSL routines/i.test(raw)) {
     return new FlightdeckError('TLS_FAILED', `TLS with ${ctx.target} failed: ${msg}`, 'Check the CA file and server name in the profile\'s TLS settings, or use mode "require" to encrypt without verifying the certificate.', details);
   }
 
   const code = e.code;
+  // Statement-level limits first: their messages mention time-outs, but the connection is fine.
+  if (code === '55P03' || code === 'ER_LOCK_WAIT_TIMEOUT' || /Lock wait timeout exceeded/i.test(raw)) {
+    return new FlightdeckError('LOCK_TIMEOUT', `A lock was not granted in time on ${ctx.target}: ${msg}`, 'Another session holds a conflicting lock; find it in the locks panel (or pg_locks / performance_schema.data_lock_waits), or retry later.', details);
+  }
+  if ((code === '57014' && /statement timeout/i.test(raw)) || code === 'ER_QUERY_TIMEOUT' || code === 'ER_STATEMENT_TIMEOUT' || /maximum statement execution time exceeded|max_statement_time exceeded/i.test(raw)) {
+    return new FlightdeckError('QUERY_TIMEOUT', `A statement ran past Flightdeck's statement time limit on ${ctx.target}: ${msg}`, 'The server is slow or the statement is heavy; retry, or run it in a migration with a longer statement_timeout.', details);
+  }
+  if (code === '57014') {
+    return new FlightdeckError('CANCELLED', `The statement was cancelled on ${ctx.target}: ${msg}`, 'Someone cancelled it (pg_cancel_backend, or Flightdeck on your request); run it again if it is still needed.', details);
+  }
   if (code === 'ER_DBACCESS_DENIED_ERROR') {
     return new FlightdeckError('PERMISSION_DENIED', `${who} may not use database "${ctx.database ?? ''}" on ${ctx.target}, or it may not exist (MySQL does not say which to users without rights on it).`, 'Check the database name, then ask the DBA for GRANT … ON `db`.* to this user.', details);
   }
-  // Authentication
-  if (code === '28P01' || code === 'ER_ACCESS_DENIED_ERROR' || code === 18 || /password authentication failed|Authentication failed|Access denied for user/i.test(msg)) {
+  // A password the server needed but was never given: say so rather than "wrong password".
+  if (/client password must be a string|\(using password: NO\)|requires authentication|AuthContext must provide credentials/i.test(raw)) {
+    return new FlightdeckError('SECRET_MISSING', `${engineName} at ${ctx.target} asks for credentials and none are stored for ${who}.`, 'Set the user and password in the profile, or provide the password in the environment.', details);
+  }
+  if (code === '28P01' || code === 'ER_ACCESS_DENIED_ERROR' || code === 18 || /password authentication failed|Authentication failed|Access denied for user/i.test(raw)) {
     return new FlightdeckError('AUTH_FAILED', `${engineName} at ${ctx.target} rejected the credentials of ${who}.`, 'Check the user name and password stored with the profile (or the FLIGHTDECK_SECRET_* / PGPASSWORD variable).', details);
+  }
+  if (code === '28000' && /role .* does not exist/i.test(raw)) {
+    return new FlightdeckError('AUTH_FAILED', `${engineName} at ${ctx.target} has no role named "${ctx.user ?? ''}".`, 'Check the user name in the profile; roles are case-sensitive when created with quotes.', details);
   }
   if (code === '28000') {
     return new FlightdeckError('AUTH_FAILED', `${engineName} at ${ctx.target} refused ${who}: ${msg}`, 'The server\'s pg_hba.conf has no entry for this user, database, address and TLS mode; ask the DBA to add one, or try another TLS mode.', details);
   }
-  if (/client password must be a string|password authentication failed.*no password|no password supplied/i.test(msg)) {
-    return new FlightdeckError('SECRET_MISSING', `${engineName} at ${ctx.target} asks for a password and none is stored for ${who}.`, 'Set the password in the profile, or provide it in the environment.', details);
-  }
-  if (code === '3D000' || code === 'ER_BAD_DB_ERROR' || /database ".*" does not exist|Unknown database/i.test(msg)) {
+  if (code === '3D000' || code === 'ER_BAD_DB_ERROR' || /database ".*" does not exist|Unknown database/i.test(raw)) {
     return new FlightdeckError('DATABASE_NOT_FOUND', `Database "${ctx.database ?? ''}" does not exist on ${ctx.target}.`, 'Check the database name in the profile; list databases with \\l (psql) or SHOW DATABASES.', details);
   }
-  if (code === '42501' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 13 || /permission denied|not authorized/i.test(msg)) {
+  if (code === '42501' || code === 13 || /permission denied|not authorized/i.test(raw)) {
     return new FlightdeckError('PERMISSION_DENIED', `${who} may not do this on ${ctx.target}: ${msg}`, 'Ask the DBA to grant the privilege named above, or use a profile with a more privileged user.', details);
   }
 
@@ -103,8 +118,8 @@ export function classifyConnectError(err: unknown, ctx: ConnectContext): Flightd
     default:
       break;
   }
-  if (/timeout|timed out|Server selection timed out/i.test(msg)) return timeoutError(ctx, details);
-  if (/Connection terminated unexpectedly|ECONNRESET|socket hang up/i.test(msg)) {
+  if (/timeout|timed out|Server selection timed out/i.test(raw)) return timeoutError(ctx, details);
+  if (/Connection terminated unexpectedly|ECONNRESET|socket hang up/i.test(raw)) {
     return new FlightdeckError('CONNECTION_REFUSED', `${ctx.target} closed the connection during the handshake${via(ctx)}: ${msg}`, `Check that ${ctx.target} is a ${engineName} server and that the port is right.`, details);
   }
   return new FlightdeckError('QUERY_FAILED', `${engineName} at ${ctx.target}: ${msg}`, 'See the server\'s message above; the server log may say more.', details);

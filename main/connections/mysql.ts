@@ -37,43 +37,71 @@ async function connect(p: DriverParams, ssl: ReturnType<typeof nodeTlsOptions> |
     bigNumberStrings: true,
     connectAttributes: { program_name: applicationName(p.role) },
   });
-  // Every new session gets the time limits before it is handed out. MariaDB names the statement
-  // limit max_statement_time (seconds); MySQL max_execution_time (ms, SELECT only).
-  pool.pool.on('connection', (conn) => {
-    const lockSeconds = Math.max(1, Math.ceil(p.lockTimeoutMs / 1000));
-    conn.query(`SET SESSION lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`, () => undefined);
-    conn.query('SELECT VERSION() AS v', (err: unknown, rows: unknown) => {
-      const v = !err && Array.isArray(rows) ? String((rows[0] as { v?: string })?.v ?? '') : '';
-      const sql = /mariadb/i.test(v)
-        ? `SET SESSION max_statement_time = ${p.statementTimeoutMs / 1000}`
-        : `SET SESSION max_execution_time = ${p.statementTimeoutMs}`;
-      conn.query(sql, () => undefined);
-    });
-  });
-  let conn: PoolConnection | undefined;
+  const session = new MysqlSession(pool, p);
   try {
-    conn = await pool.getConnection();
-    await conn.ping();
+    await session.prepareFirst();
   } catch (e) {
-    conn?.release();
     await pool.end().catch(() => undefined);
     throw classifyConnectError(e, p.ctx);
   }
-  conn.release();
-  return new MysqlSession(pool, p);
+  return session;
 }
 
 class MysqlSession implements EngineSession {
   readonly engine = 'mysql' as const;
+  /** Server connections that already carry Flightdeck's session limits. */
+  private readonly prepared = new WeakSet<object>();
+  private sessionSql: string[] = [];
+
   constructor(
     private readonly pool: Pool,
     private readonly p: DriverParams,
   ) {}
 
-  async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
+  /** Learns the server's flavor on the first connection and derives the session settings from it. */
+  async prepareFirst(): Promise<void> {
+    const conn = await this.pool.getConnection();
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
+      const version = String(rows[0]?.v ?? '');
+      const lockSeconds = Math.max(1, Math.ceil(this.p.lockTimeoutMs / 1000));
+      this.sessionSql = [`SET SESSION lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`];
+      // MariaDB names the statement limit max_statement_time (seconds, since 10.1); MySQL
+      // max_execution_time (milliseconds, SELECT only, since 5.7.8).
+      if (/mariadb/i.test(version)) {
+        this.sessionSql.push(`SET SESSION max_statement_time = ${this.p.statementTimeoutMs / 1000}`);
+      } else if (versionAtLeast(version, [5, 7, 8])) {
+        this.sessionSql.push(`SET SESSION max_execution_time = ${this.p.statementTimeoutMs}`);
+      }
+      await this.prepare(conn);
+    } finally {
+      conn.release();
+    }
+  }
+
+  private async prepare(conn: PoolConnection): Promise<void> {
+    if (this.prepared.has(conn.connection)) return;
+    for (const sql of this.sessionSql) await conn.query(sql);
+    this.prepared.add(conn.connection);
+  }
+
+  /** A pooled connection with the session limits in force before its first statement. */
+  async acquire(): Promise<PoolConnection> {
     const conn = await this.pool.getConnection().catch((e) => {
       throw classifyConnectError(e, this.p.ctx);
     });
+    try {
+      await this.prepare(conn);
+      return conn;
+    } catch (e) {
+      // A session without its limits must not be used: drop it rather than hand it out.
+      conn.destroy();
+      throw classifyConnectError(e, this.p.ctx);
+    }
+  }
+
+  async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
+    const conn = await this.acquire();
     try {
       const [rows] = await conn.query<RowDataPacket[]>(
         'SELECT VERSION() AS version, @@version_comment AS comment, CURRENT_USER() AS cu, USER() AS su, DATABASE() AS db, @@global.read_only AS ro',
@@ -126,18 +154,21 @@ class MysqlSession implements EngineSession {
     if (readOnly) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write: server is read_only` };
     const table = `flightdeck_probe_${probeSuffix()}`;
     let created = false;
+    let inTransaction = false;
     try {
       await conn.query(`CREATE TEMPORARY TABLE \`${table}\` (id INT PRIMARY KEY, note VARCHAR(64)) ENGINE=InnoDB`);
       created = true;
       await conn.query('START TRANSACTION');
+      inTransaction = true;
       await conn.query(`INSERT INTO \`${table}\` VALUES (1, 'flightdeck write probe')`);
       const [back] = await conn.query<RowDataPacket[]>(`SELECT note FROM \`${table}\` WHERE id = 1`);
-      await conn.query('ROLLBACK');
       if (back.length !== 1) throw new Error('the inserted row was not read back');
       return { read: 'ok', write: 'ok', detail: `${readDetail}; write: created a temporary table, wrote and read back a row in a rolled-back transaction, dropped it (nothing left behind)` };
     } catch (e) {
       return { read: 'ok', write: 'failed', detail: `${readDetail}; write: ${(e as Error).message}` };
     } finally {
+      // The connection goes back to the pool: it must not carry an open transaction or our table.
+      if (inTransaction) await conn.query('ROLLBACK').catch(() => undefined);
       if (created) await conn.query(`DROP TEMPORARY TABLE IF EXISTS \`${table}\``).catch(() => undefined);
     }
   }
@@ -145,4 +176,13 @@ class MysqlSession implements EngineSession {
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
+}
+
+function versionAtLeast(version: string, min: [number, number, number]): boolean {
+  const parts = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  for (let i = 0; i < 3; i++) {
+    const a = parts[i] ?? 0;
+    if (a !== min[i]) return a > min[i]!;
+  }
+  return true;
 }

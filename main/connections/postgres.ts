@@ -1,5 +1,6 @@
 // PostgreSQL through node-postgres: a bounded pool whose every session carries
 // application_name, statement_timeout and lock_timeout, and an inspection of who we are.
+import net from 'node:net';
 import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
 import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
@@ -17,12 +18,29 @@ export async function openPostgres(p: DriverParams): Promise<EngineSession> {
 }
 
 async function connect(p: DriverParams, ssl: false | ReturnType<typeof nodeTlsOptions>): Promise<EngineSession> {
+  // node-postgres leaves a client's socket open when its own password callback fails (the server
+  // is still waiting for the password), so the first connection's sockets are tracked and
+  // destroyed if that connection fails.
+  const sockets = new Set<net.Socket>();
   const pool = new pg.Pool({
+    stream: () => {
+      const socket = new net.Socket();
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      return socket;
+    },
     host: p.host,
     port: p.port,
     database: p.database || undefined,
     user: p.user || undefined,
-    password: p.password,
+    // A function, so the driver asks for the password only when the server does, and never falls
+    // back to $PGPASSWORD or ~/.pgpass: a profile sends its own secret or none.
+    password: () => {
+      if (p.password === undefined) {
+        throw new FlightdeckError('SECRET_MISSING', `PostgreSQL at ${p.ctx.target} asks for a password and none is stored for user "${p.user}".`, 'Set the password in the profile, or provide it in the environment.');
+      }
+      return p.password;
+    },
     ssl,
     max: p.poolSize,
     connectionTimeoutMillis: p.connectTimeoutMs,
@@ -42,6 +60,7 @@ async function connect(p: DriverParams, ssl: false | ReturnType<typeof nodeTlsOp
     client.release();
   } catch (e) {
     await pool.end().catch(() => undefined);
+    for (const socket of sockets) socket.destroy();
     throw classifyConnectError(e, p.ctx);
   }
   return new PostgresSession(pool, p);

@@ -22,7 +22,11 @@ export function profileFromUrl(raw: string, opts: { id?: string; name?: string; 
   try {
     url = new URL(raw);
   } catch {
-    throw new FlightdeckError('URL_INVALID', `"${redactUrl(raw)}" is not a connection URL.`, 'Write it as engine://user@host:port/database, e.g. postgres://app@db.example.com:5432/shop.');
+    throw new FlightdeckError(
+      'URL_INVALID',
+      `"${redactUrl(raw)}" is not a connection URL.`,
+      'Write it as engine://user@host:port/database, e.g. postgres://app@db.example.com:5432/shop; percent-encode special characters in a password (/ as %2F, @ as %40), or leave the password out and give it in the environment.',
+    );
   }
   const engine = schemes[url.protocol];
   if (!engine) {
@@ -97,7 +101,21 @@ function tlsFromQuery(engine: Engine, q: URLSearchParams): TlsOptions {
   return { mode, ...Object.fromEntries(Object.entries(files).filter(([, v]) => v !== undefined)) };
 }
 
-/** The URL with its password replaced, for messages and logs. */
+/**
+ * The URL with its password replaced, for messages and logs. The user info ends at the last '@'
+ * before the query, so a password with '/' or '@' in it (typed without percent-encoding) is still
+ * hidden whole.
+ */
 export function redactUrl(raw: string): string {
-  return raw.replace(/(\/\/[^:/?#@]*:)[^@/]*@/, '$1***@');
+  const start = raw.indexOf('://');
+  if (start < 0) return raw.includes('@') ? '***' : raw;
+  const rest = raw.slice(start + 3);
+  const end = rest.search(/[?#]/);
+  const authorityAndPath = end < 0 ? rest : rest.slice(0, end);
+  const at = authorityAndPath.lastIndexOf('@');
+  if (at < 0) return raw;
+  const userinfo = authorityAndPath.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+  return `${raw.slice(0, start + 3)}${user}${colon < 0 ? '' : ':***'}${rest.slice(at)}`;
 }

@@ -59,7 +59,16 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     return c.length === tokenBuf.length && timingSafeEqual(c, tokenBuf);
   };
 
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer((req, res) => {
+    serveFile(req, res).catch((e: unknown) => {
+      // Whatever a request does, the host (and with it the open tunnels, pools and the sandbox) stays up.
+      opts.core.log.warn('host', `request ${req.method} ${req.url?.split('?')[0] ?? ''} failed: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end();
+    });
+  });
+
+  const serveFile = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const headers = {
       'Content-Security-Policy': csp,
       'X-Content-Type-Options': 'nosniff',
@@ -75,7 +84,13 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
       res.writeHead(405, { ...headers, Allow: 'GET, HEAD' }).end();
       return;
     }
-    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let urlPath: string;
+    try {
+      urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      res.writeHead(400, headers).end();
+      return;
+    }
     let file = path.resolve(rendererDir, `.${urlPath}`);
     if (file !== rendererDir && !file.startsWith(rendererDir + path.sep)) {
       res.writeHead(403, headers).end();
@@ -93,7 +108,7 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
     const type = contentTypes[path.extname(file)] ?? 'application/octet-stream';
     res.writeHead(200, { ...headers, 'Content-Type': type, 'Cache-Control': file.endsWith('index.html') ? 'no-store' : 'max-age=3600' });
     res.end(req.method === 'HEAD' ? undefined : body);
-  });
+  };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {

@@ -42,8 +42,19 @@ export class ProfileStore {
     this.loaded = true;
   }
 
-  private async persist(): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, profiles: this.profiles }, null, 2)}\n`);
+  /** Changes run one at a time, and the in-memory list only changes once its file is written. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private change<T>(fn: (current: Profile[]) => Promise<{ next: Profile[]; result: T }>): Promise<T> {
+    const run = this.queue.then(async () => {
+      await this.load();
+      const { next, result } = await fn(this.profiles);
+      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, profiles: next }, null, 2)}\n`);
+      this.profiles = next;
+      return result;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   async list(): Promise<Profile[]> {
@@ -63,29 +74,27 @@ export class ProfileStore {
   }
 
   /** Creates (no id) or replaces a profile; returns it as stored. */
-  async save(draft: ProfileDraft): Promise<Profile> {
-    await this.load();
+  save(draft: ProfileDraft): Promise<Profile> {
     if (draft.id && this.ephemeral.has(draft.id)) {
-      throw new FlightdeckError('FORBIDDEN', `"${draft.name}" is managed by Flightdeck and cannot be edited.`, 'Duplicate it to make an editable copy.');
+      return Promise.reject(new FlightdeckError('FORBIDDEN', `"${draft.name}" is managed by Flightdeck and cannot be edited.`, 'Duplicate it to make an editable copy.'));
     }
-    const id = draft.id ?? newProfileId(draft.name, new Set(this.profiles.map((p) => p.id)));
-    const profile = profileSchema.parse({ ...draft, id });
-    const i = this.profiles.findIndex((p) => p.id === id);
-    if (draft.id && i < 0) await this.get(draft.id);
-    if (i >= 0) this.profiles[i] = profile;
-    else this.profiles.push(profile);
-    await this.persist();
-    return profile;
+    return this.change(async (current) => {
+      if (draft.id && !current.some((p) => p.id === draft.id)) await this.get(draft.id);
+      const id = draft.id ?? newProfileId(draft.name, new Set(current.map((p) => p.id)));
+      const profile = profileSchema.parse({ ...draft, id });
+      const exists = current.some((p) => p.id === id);
+      return { next: exists ? current.map((p) => (p.id === id ? profile : p)) : [...current, profile], result: profile };
+    });
   }
 
-  async delete(id: string): Promise<void> {
-    await this.load();
+  delete(id: string): Promise<void> {
     if (this.ephemeral.has(id)) {
-      throw new FlightdeckError('FORBIDDEN', 'This profile is managed by Flightdeck and goes away with its server.', 'Stop the sandbox instead.');
+      return Promise.reject(new FlightdeckError('FORBIDDEN', 'This profile is managed by Flightdeck and goes away with its server.', 'Stop the sandbox instead.'));
     }
-    await this.get(id);
-    this.profiles = this.profiles.filter((p) => p.id !== id);
-    await this.persist();
+    return this.change(async (current) => {
+      if (!current.some((p) => p.id === id)) await this.get(id);
+      return { next: current.filter((p) => p.id !== id), result: undefined };
+    });
   }
 
   addEphemeral(profile: Profile): void {

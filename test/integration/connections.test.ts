@@ -11,6 +11,9 @@ import type { Profile } from '../../shared/profile';
 import { connectProfile, inspectConnection, type ResolvedSecrets } from '../../main/connections/connect';
 import { HostKeyPolicy } from '../../main/connections/ssh/host-keys';
 import { profileFromUrl } from '../../main/connections/url';
+import { classifyConnectError } from '../../main/connections/errors';
+import { openMysql } from '../../main/connections/mysql';
+import { sessionDefaults } from '../../main/connections/adapter';
 import { describeWith } from '../support/servers';
 
 const hostKeys = new HostKeyPolicy({ defaultKnownHostsFile: path.join(os.tmpdir(), 'flightdeck-no-known-hosts') });
@@ -43,6 +46,16 @@ async function expectCode(p: Promise<unknown>, code: string, withinMs = 5000): P
   expect(fe.hint.length).toBeGreaterThan(10);
   expect(elapsed).toBeLessThan(withinMs);
   return fe;
+}
+
+/** The MySQL session with its pooled-connection API, which later panels and runners use. */
+async function openMysqlForTest(profile: Profile, password: string) {
+  const session = await openMysql({
+    host: profile.host, port: profile.port, database: profile.database, user: profile.user, password, tls: profile.tls, tlsServerName: profile.host,
+    connectTimeoutMs: 3000, role: 'console', statementTimeoutMs: sessionDefaults.statementTimeoutMs, lockTimeoutMs: sessionDefaults.lockTimeoutMs, poolSize: 4, tunnelled: false,
+    ctx: { engine: 'mysql', target: `${profile.host}:${profile.port}` },
+  });
+  return session as typeof session & { acquire(): Promise<mysql.PoolConnection> };
 }
 
 /** A loopback port nothing listens on (it was free a moment ago). */
@@ -142,6 +155,14 @@ describeWith('postgres', 'PostgreSQL test connection', (s) => {
     await expectCode(test(pgProfile(s, { port: closed }), { dbPassword: s.password }), 'CONNECTION_REFUSED');
     await expectCode(test(pgProfile(s), { dbPassword: 'wrong-password' }), 'AUTH_FAILED');
     await expectCode(test(pgProfile(s), {}), 'SECRET_MISSING');
+    // A profile without a password never borrows the shell's PGPASSWORD.
+    process.env.PGPASSWORD = s.password;
+    try {
+      await expectCode(test(pgProfile(s), {}), 'SECRET_MISSING');
+    } finally {
+      delete process.env.PGPASSWORD;
+    }
+    await expectCode(test(pgProfile(s, { user: 'no_such_role' }), { dbPassword: 'x' }), 'AUTH_FAILED');
     await expectCode(test(pgProfile(s, { database: 'no_such_db' }), { dbPassword: s.password }), 'DATABASE_NOT_FOUND');
     await expectCode(test(pgProfile(s, { tls: { mode: 'require' } }), { dbPassword: s.password }), 'TLS_REFUSED');
     await expectCode(test(pgProfile(s, { host: 'flightdeck-no-such-host.invalid' }), { dbPassword: s.password }), 'HOST_NOT_FOUND');
@@ -172,6 +193,40 @@ describeWith('postgres', 'PostgreSQL test connection', (s) => {
       for (const sock of sockets) sock.destroy();
       silent.close();
     }
+  });
+});
+
+describeWith('postgres', 'PostgreSQL statement-level errors', (s) => {
+  const ctx = { engine: 'postgres' as const, target: `${s.host}:${s.port}`, database: s.database, user: s.user };
+  async function errorOf(sql: string[], setup?: (c: pg.Client) => Promise<void>): Promise<unknown> {
+    const holder = new pg.Client({ host: s.host, port: s.port, user: s.user, password: s.password, database: s.database });
+    const victim = new pg.Client({ host: s.host, port: s.port, user: s.user, password: s.password, database: s.database });
+    await holder.connect();
+    await victim.connect();
+    try {
+      await setup?.(holder);
+      for (const q of sql) await victim.query(q);
+      return undefined;
+    } catch (e) {
+      return e;
+    } finally {
+      await holder.end();
+      await victim.end();
+    }
+  }
+
+  it('classifies real lock and statement timeouts and cancels, not as connection failures', async () => {
+    await errorOf(['create table if not exists fd_lock_probe (id int)']);
+    const lock = await errorOf(['begin', 'set local lock_timeout = 100', 'lock table fd_lock_probe'], async (h) => {
+      await h.query('begin');
+      await h.query('lock table fd_lock_probe');
+    });
+    expect(classifyConnectError(lock, ctx).code).toBe('LOCK_TIMEOUT');
+    const slow = await errorOf(['set statement_timeout = 100', 'select pg_sleep(2)']);
+    expect(classifyConnectError(slow, ctx).code).toBe('QUERY_TIMEOUT');
+    const denied = await errorOf(['select * from pg_authid']);
+    expect(classifyConnectError(denied, ctx).code).toBe('PERMISSION_DENIED');
+    await errorOf(['drop table fd_lock_probe']);
   });
 });
 
@@ -209,6 +264,50 @@ describeWith('mariadb', 'MariaDB test connection', (s) => {
     }
   });
 
+  it('carries its session limits from the first statement on every pooled connection', async () => {
+    const session = await openMysqlForTest(profile(), s.password);
+    try {
+      // Four connections at once, so most are brand new when their first statement runs.
+      const seen = await Promise.all(
+        [0, 1, 2, 3].map(async () => {
+          const conn = await session.acquire();
+          try {
+            const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@max_statement_time AS mst, @@lock_wait_timeout AS lwt, SLEEP(0.05) AS s');
+            return rows[0];
+          } finally {
+            conn.release();
+          }
+        }),
+      );
+      for (const row of seen) expect({ mst: Number(row!.mst), lwt: Number(row!.lwt) }).toEqual({ mst: 30, lwt: 2 });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('classifies real lock wait and statement timeouts', async () => {
+    const ctx = { engine: 'mysql' as const, target: `${s.host}:${s.port}`, database: s.database, user: s.user };
+    const a = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, database: s.database });
+    const b = await mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, database: s.database });
+    try {
+      await a.query('CREATE TABLE IF NOT EXISTS fd_lock_probe (id INT PRIMARY KEY) ENGINE=InnoDB');
+      await a.query('INSERT IGNORE INTO fd_lock_probe VALUES (1)');
+      await a.query('START TRANSACTION');
+      await a.query('SELECT * FROM fd_lock_probe WHERE id = 1 FOR UPDATE');
+      await b.query('SET SESSION innodb_lock_wait_timeout = 1');
+      const lock = await b.query('UPDATE fd_lock_probe SET id = 1 WHERE id = 1').then(() => undefined, (e: unknown) => e);
+      expect(classifyConnectError(lock, ctx).code).toBe('LOCK_TIMEOUT');
+      await a.query('ROLLBACK');
+      await b.query('SET SESSION max_statement_time = 0.1');
+      const slow = await b.query('SELECT SLEEP(2) FROM fd_lock_probe').then(() => undefined, (e: unknown) => e);
+      expect(classifyConnectError(slow, ctx).code).toBe('QUERY_TIMEOUT');
+      await a.query('DROP TABLE fd_lock_probe');
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+
   it('shows a read-only user what it may not do', async () => {
     const r = await test(profile({ user: s.readonlyUser }), { dbPassword: s.readonlyPassword });
     expect(r.grants.join('\n')).toMatch(/GRANT SELECT ON `flightdeck_test`/);
@@ -220,6 +319,7 @@ describeWith('mariadb', 'MariaDB test connection', (s) => {
   it('gives each bad input its own error code and leaves no socket behind', async () => {
     const baseline = tcpHandles();
     await expectCode(test(profile(), { dbPassword: 'wrong' }), 'AUTH_FAILED');
+    await expectCode(test(profile(), {}), 'SECRET_MISSING');
     await expectCode(test(profile({ user: s.rootUser, database: 'no_such_db' }), { dbPassword: s.rootPassword }), 'DATABASE_NOT_FOUND');
     // Without rights on it, MySQL does not say whether the database exists.
     const hidden = await expectCode(test(profile({ database: 'no_such_db' }), { dbPassword: s.password }), 'PERMISSION_DENIED');

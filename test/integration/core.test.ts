@@ -59,7 +59,43 @@ describe('dispatcher', () => {
   });
 });
 
+describe('profile store under concurrent changes', () => {
+  it('keeps profiles.json whole when saves and deletes race (double clicks, two tabs)', async () => {
+    const dir = path.join(dataDir, 'race');
+    const core = await createCore({ transport: 'host', dataDir: dir, secretStore: new MemorySecretStore() });
+    const draft = (i: number) => ({ profile: { name: `db ${i}`, engine: 'postgres', environment: 'staging', host: `h${i}`, port: 5432 } });
+    const saved = await Promise.all(Array.from({ length: 20 }, (_, i) => call<ProfileSummary>(core, 'profiles/save', draft(i))));
+    const results = await Promise.all([
+      ...saved.slice(0, 10).map((p) => core.dispatch('profiles/delete', { id: p.profile.id })),
+      ...saved.slice(10).map((p) => core.dispatch('profiles/save', { profile: { ...p.profile, name: `${p.profile.name} renamed` } })),
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'profiles.json'), 'utf8')) as { profiles: { name: string }[] };
+    expect(onDisk.profiles.map((p) => p.name).sort()).toEqual(saved.slice(10).map((p) => `${p.profile.name} renamed`).sort());
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await core.shutdown();
+  });
+});
+
 describeWith('postgres', 'profiles against a real PostgreSQL', (s) => {
+  it('opens a profile once when asked twice at once, and a close during the open wins', async () => {
+    const core = await createCore({ transport: 'host', dataDir: path.join(dataDir, 'open-race'), secretStore: new MemorySecretStore() });
+    const saved = await call<ProfileSummary>(core, 'profiles/save', {
+      profile: { name: 'race', engine: 'postgres', environment: 'staging', host: s.host, port: s.port, database: s.database, user: s.user, tls: { mode: 'disable' } },
+      secrets: { 'db-password': s.password },
+    });
+    const id = saved.profile.id;
+    const [a, b] = await Promise.all([core.dispatch('connections/open', { id }), core.dispatch('connections/open', { id })]);
+    expect([a, b]).toMatchObject([{ ok: true, result: { state: 'open' } }, { ok: true, result: { state: 'open' } }]);
+    await call(core, 'connections/close', { id });
+    const opening = core.dispatch('connections/open', { id });
+    const closed = await call<{ state: string }>(core, 'connections/close', { id });
+    expect(closed.state).toBe('closed');
+    expect(await opening).toMatchObject({ ok: false, error: { code: 'CANCELLED' } });
+    expect((await call<{ state: string }[]>(core, 'connections/states')).filter((x) => x.state !== 'closed')).toEqual([]);
+    await core.shutdown();
+  });
+
   it('saves a profile with its password, never returns the password, tests, duplicates and deletes', async () => {
     const dir = path.join(dataDir, 'p');
     const secrets = new MemorySecretStore();

@@ -64,6 +64,9 @@ describe('browser host', () => {
     const traversal = await get('/..%2Fsecret.txt');
     expect(traversal.body).not.toContain('outside the bundle');
     expect((await get('/', { Host: 'evil.example.com' })).status).toBe(421);
+    // A malformed escape is a bad request, not a crash of the host.
+    expect((await get('/%E0%A4%A')).status).toBe(400);
+    expect((await get('/')).status).toBe(200);
   });
 
   it('carries calls and events over the WebSocket with the right token and origin', async () => {
