@@ -15,6 +15,8 @@ export class SandboxService {
   private current: SandboxState = { state: 'off', profileIds: [] };
   private sandbox?: Sandbox;
   private starting?: Promise<SandboxState>;
+  /** Aborted by stop() to cancel the start in progress (or waiting to begin). */
+  private startAbort?: AbortController;
   private stopping?: Promise<SandboxState>;
 
   constructor(
@@ -41,11 +43,25 @@ export class SandboxService {
 
   start(): Promise<SandboxState> {
     if (this.current.state === 'running') return Promise.resolve(this.current);
-    return (this.starting ??= this.doStart().finally(() => (this.starting = undefined)));
+    // A start being cancelled is not joined: this one follows it.
+    if (this.starting && !this.startAbort?.signal.aborted) return this.starting;
+    const controller = (this.startAbort = new AbortController());
+    // Both taken now: a stop requested later waits for this start, so this start must not wait
+    // for that stop.
+    const after = Promise.all([this.starting?.catch(() => undefined), this.stopping?.catch(() => undefined)]);
+    const starting = this.doStart(after, controller.signal).finally(() => {
+      if (this.startAbort === controller) {
+        this.startAbort = undefined;
+        this.starting = undefined;
+      }
+    });
+    this.starting = starting;
+    return starting;
   }
 
-  private async doStart(): Promise<SandboxState> {
-    await this.stopping;
+  private async doStart(after: Promise<unknown>, signal: AbortSignal): Promise<SandboxState> {
+    await after;
+    if (signal.aborted) return this.current;
     const taskId = `sandbox-start-${Date.now()}`;
     const startedAt = Date.now();
     const sandbox = (this.sandbox = new Sandbox({ dataDir: this.deps.dataDir, log: this.deps.log }));
@@ -55,12 +71,19 @@ export class SandboxService {
         const elapsed = Date.now() - startedAt;
         const etaMs = p.fraction && p.fraction > 0.05 ? Math.round((elapsed / p.fraction) * (1 - p.fraction)) : undefined;
         this.deps.events.emit('task/progress', { taskId, label: `Sandbox: ${p.label}`, fraction: p.fraction, state: 'running', ...(etaMs !== undefined ? { etaMs } : {}) });
-      });
+      }, signal);
       await this.addProfiles(info);
       this.deps.events.emit('task/progress', { taskId, label: 'Sandbox ready', fraction: 1, state: 'done' });
       this.deps.log.info('sandbox', `running: primary 127.0.0.1:${info.primary.port}, replica 127.0.0.1:${info.replica.port} (${info.binaries})`);
       return this.publish({ state: 'running', profileIds: Object.values(sandboxProfileIds), dataDir: sandbox.dir, binaries: info.binaries });
     } catch (e) {
+      if (signal.aborted) {
+        // Stopped on request while starting: the sandbox has already stopped what it started.
+        this.deps.events.emit('task/progress', { taskId, label: 'Sandbox start cancelled', fraction: null, state: 'cancelled' });
+        await sandbox.stop().catch(() => undefined);
+        this.sandbox = undefined;
+        return this.publish({ state: 'off', profileIds: [], dataDir: sandbox.dir });
+      }
       const err =
         e instanceof FlightdeckError
           ? e
@@ -81,9 +104,16 @@ export class SandboxService {
     await this.deps.secrets.set(sandboxProfileIds.replica, 'db-password', info.replica.password);
   }
 
+  /** Stops the sandbox. A start in progress is cancelled, not waited for: a first start can take
+   * longer than the app gives the core to stop when it quits, which would leave PostgreSQL running. */
   stop(): Promise<SandboxState> {
-    if (!this.sandbox) return Promise.resolve(this.current);
-    return (this.stopping ??= this.doStop().finally(() => (this.stopping = undefined)));
+    this.startAbort?.abort();
+    if (!this.sandbox && !this.starting) return Promise.resolve(this.current);
+    const stopping = (this.stopping ??= this.doStop().finally(() => (this.stopping = undefined)));
+    // A start that was waiting for an earlier stop (the one joined here) was cancelled before it
+    // began; it is over only once it has noticed.
+    const queuedStart = this.starting;
+    return queuedStart ? stopping.then(() => queuedStart.catch(() => undefined)).then(() => this.current) : stopping;
   }
 
   private async doStop(): Promise<SandboxState> {

@@ -209,8 +209,11 @@ export class Sandbox {
         throw err;
       } finally {
         signal?.removeEventListener('abort', cancel);
-        if (this.startAbort === controller) this.startAbort = undefined;
-        if (this.starting === starting) this.starting = undefined;
+        // A later start may have replaced both (it set them together) while this one was cancelled.
+        if (this.startAbort === controller) {
+          this.startAbort = undefined;
+          this.starting = undefined;
+        }
       }
     })();
     this.starting = starting;
@@ -253,7 +256,15 @@ export class Sandbox {
     await this.primary?.stop('fast');
   }
 
-  private async doStart(progress: (p: SandboxProgress) => void): Promise<SandboxInfo> {
+  private async doStart(reportProgress: (p: SandboxProgress) => void, signal: AbortSignal): Promise<SandboxInfo> {
+    // Every progress report starts a step, and is where a cancelled start gives up; the steps that
+    // can take long (initdb, the demo data load, the clone, the wait for streaming) are also
+    // interrupted. Starting a server (pg_ctl start) is not: a killed pg_ctl can leave a postmaster
+    // starting up that has not yet written the postmaster.pid by which it would be stopped.
+    const progress = (p: SandboxProgress): void => {
+      throwIfCancelled(signal);
+      reportProgress(p);
+    };
     progress({ label: 'Looking for PostgreSQL', fraction: 0 });
     const binaries = this.opts.binaries ?? findPostgresBinaries();
     if (!binaries) {
@@ -279,13 +290,21 @@ export class Sandbox {
       progress({ label: 'Creating the primary database cluster', fraction: 0.05 });
       // A folder left by an interrupted initdb would make initdb refuse; it holds nothing of value.
       await fsp.rm(primary.dataDir, { recursive: true, force: true });
-      await primary.init();
+      try {
+        await primary.init({ signal });
+      } catch (e) {
+        // A killed initdb may leave PG_VERSION behind, which would make the next start take the
+        // half-made folder for a cluster.
+        if (signal.aborted) await fsp.rm(primary.dataDir, { recursive: true, force: true });
+        throw e;
+      }
     }
     progress({ label: 'Starting the primary', fraction: 0.15 });
     const primaryAdopted = await this.startCluster(primary, preferred.primary, []);
+    throwIfCancelled(signal);
     if (!created && freshCredentials) await this.resetPasswords(primary, credentials);
 
-    await this.ensureDemoDatabase(primary, credentials, binaries, progress);
+    await this.ensureDemoDatabase(primary, credentials, binaries, progress, signal);
 
     const replica = (this.replica = new PostgresCluster({
       dataDir: path.join(this.dir, 'replica'),
@@ -300,17 +319,17 @@ export class Sandbox {
     if (!primaryAdopted && replica.runningPostmaster()) await replica.stop('fast');
     // A replica of an earlier primary (its folder was deleted) can never follow this one.
     if (created) await fsp.rm(replica.dataDir, { recursive: true, force: true });
-    const reused = await this.ensureReplica(primary, replica, preferred.replica, progress);
+    const reused = await this.ensureReplica(primary, replica, preferred.replica, progress, signal);
 
     progress({ label: 'Waiting for the replica to stream', fraction: 0.9 });
-    if (!(await this.waitForStreaming(primary, reused ? 15_000 : 30_000))) {
+    if (!(await this.waitForStreaming(primary, reused ? 15_000 : 30_000, signal))) {
       if (!reused) throw sandboxError('The sandbox replica started but is not streaming from the primary after 30 s.', failHint, { replicaLog: this.replica?.logTail(20) });
       // A reused replica that cannot follow (the WAL it needs is gone: it was down too long, or the
       // primary was restored) holds nothing the primary does not: clone it again.
       this.opts.log?.warn('sandbox', 'the replica does not follow the primary; cloning it again');
       await this.replica?.stop('immediate');
-      await this.cloneReplica(primary, replica, preferred.replica, progress);
-      if (!(await this.waitForStreaming(primary, 30_000))) {
+      await this.cloneReplica(primary, replica, preferred.replica, progress, signal);
+      if (!(await this.waitForStreaming(primary, 30_000, signal))) {
         throw sandboxError('The sandbox replica was cloned again but is not streaming from the primary after 30 s.', failHint, { replicaLog: this.replica?.logTail(20) });
       }
     }
@@ -438,7 +457,13 @@ export class Sandbox {
     }
   }
 
-  private async ensureDemoDatabase(primary: PostgresCluster, credentials: Credentials, binaries: PostgresBinaries, progress: (p: SandboxProgress) => void): Promise<void> {
+  private async ensureDemoDatabase(
+    primary: PostgresCluster,
+    credentials: Credentials,
+    binaries: PostgresBinaries,
+    progress: (p: SandboxProgress) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     const exists = await primary.withClient(async (c) => {
       const res = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [sandboxDatabase]);
       return res.rowCount === 1;
@@ -456,51 +481,90 @@ export class Sandbox {
       await c.query(`${role.rowCount ? 'ALTER' : 'CREATE'} ROLE ${pg.escapeIdentifier(credentials.appUser)} LOGIN PASSWORD ${password}`);
       await c.query(`CREATE DATABASE ${sandboxDatabase} OWNER ${pg.escapeIdentifier(credentials.superuser)}`);
     });
-    await primary.withClient(async (c) => {
+    // The load runs in one transaction: a cancelled one rolls back, and the next start finds the
+    // database incomplete and loads it again.
+    await withCancellableClient(primary, sandboxDatabase, signal, async (c) => {
       if (binaries.hasPgStatStatements) await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
       // Demo steps take 0.25..0.7 of the whole start.
       await loadDemoData(c, (label, fraction) => progress({ label, fraction: 0.25 + fraction * 0.45 }));
-    }, sandboxDatabase);
+    });
   }
 
   /** Starts the existing replica, or clones a new one when there is none or it cannot start;
    * returns whether an existing one was reused. */
-  private async ensureReplica(primary: PostgresCluster, replica: PostgresCluster, preferred: number, progress: (p: SandboxProgress) => void): Promise<boolean> {
+  private async ensureReplica(
+    primary: PostgresCluster,
+    replica: PostgresCluster,
+    preferred: number,
+    progress: (p: SandboxProgress) => void,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const cloned = replica.isInitialized() && fs.existsSync(path.join(replica.dataDir, 'standby.signal'));
     if (cloned) {
       progress({ label: 'Starting the replica', fraction: 0.75 });
       try {
         await this.startCluster(replica, preferred, [primary.port]);
+        throwIfCancelled(signal);
         return true;
       } catch (e) {
-        if (!(e instanceof PostgresClusterError) || e.kind === 'port-busy') throw e;
+        if (!(e instanceof PostgresClusterError) || e.kind === 'port-busy' || signal.aborted) throw e;
         // A replica whose files are damaged holds nothing the primary does not: clone it again.
         this.opts.log?.warn('sandbox', `the replica did not start (${e.message.split('\n')[0]}); cloning it again from the primary`);
         await replica.stop('immediate').catch(() => undefined);
       }
     }
-    await this.cloneReplica(primary, replica, preferred, progress);
+    await this.cloneReplica(primary, replica, preferred, progress, signal);
     return false;
   }
 
-  private async cloneReplica(primary: PostgresCluster, replica: PostgresCluster, preferred: number, progress: (p: SandboxProgress) => void): Promise<void> {
+  private async cloneReplica(primary: PostgresCluster, replica: PostgresCluster, preferred: number, progress: (p: SandboxProgress) => void, signal: AbortSignal): Promise<void> {
     progress({ label: 'Cloning the replica from the primary', fraction: 0.75 });
     // Whatever is there is an interrupted clone or a broken replica.
     await fsp.rm(replica.dataDir, { recursive: true, force: true });
     const port = await choosePort(preferred, [primary.port]);
-    this.replica = await primary.createReplica({ dataDir: replica.dataDir, port, slot: replicationSlot, socketDir: replica.socketDir, name: 'flightdeck-sandbox-replica' });
+    try {
+      this.replica = await primary.createReplica({ dataDir: replica.dataDir, port, slot: replicationSlot, socketDir: replica.socketDir, name: 'flightdeck-sandbox-replica', signal });
+    } catch (e) {
+      // The next start would clone again anyway; a half-copied folder is only in the way.
+      if (signal.aborted && !replica.runningPostmaster()) await fsp.rm(replica.dataDir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   /** Whether the replica reports 'streaming' on the primary within `timeoutMs`. */
-  private async waitForStreaming(primary: PostgresCluster, timeoutMs: number): Promise<boolean> {
+  private async waitForStreaming(primary: PostgresCluster, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      throwIfCancelled(signal);
       const res = await primary.withClient((c) => c.query<{ state: string }>("SELECT state FROM pg_stat_replication WHERE application_name = 'flightdeck-sandbox-replica'"));
       if (res.rows.some((r) => r.state === 'streaming')) return true;
       if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleepUnlessCancelled(100, signal);
     }
   }
+}
+
+/** Runs `fn` on a client of `cluster`'s `database`. When `signal` is aborted meanwhile, the
+ * statement in flight is cancelled from a second connection (pg_cancel_backend), so a long one
+ * (the demo data load) does not hold the cancelled start up; should that fail, the client's
+ * connection is closed instead, which fails the statement on this side at once. */
+async function withCancellableClient<T>(cluster: PostgresCluster, database: string, signal: AbortSignal, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return cluster.withClient(async (c) => {
+    throwIfCancelled(signal);
+    const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const cancelStatement = () => {
+      void cluster
+        .withClient((admin) => admin.query('SELECT pg_cancel_backend($1)', [pid]))
+        .catch(() => c.end())
+        .catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancelStatement);
+    try {
+      return await fn(c);
+    } finally {
+      signal.removeEventListener('abort', cancelStatement);
+    }
+  }, database);
 }
 
 function hintFor(e: PostgresClusterError): string {

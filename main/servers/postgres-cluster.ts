@@ -371,16 +371,63 @@ interface RunResult {
 interface RunOptions {
   env: NodeJS.ProcessEnv;
   timeoutMs?: number;
-  /** Kills the command (SIGTERM; runuser passes it on) when aborted. */
+  /** Stops the command and everything it started when aborted; see run(). */
   signal?: AbortSignal;
+  /** The command is runuser, which exits when the command it runs does. */
+  viaRunuser?: boolean;
 }
 
+// How long an aborted command gets to exit on SIGTERM before it is SIGKILLed.
+const abortGraceMs = 2_000;
+
+/** Runs `file` and collects its output. When `opts.signal` is aborted, the command and all its
+ * descendants get SIGTERM, then SIGKILL after abortGraceMs, and the promise rejects only once they
+ * are gone, so the caller may remove what they were writing. The whole tree is signalled, not just
+ * the command: initdb only notices a signal between steps, while the single-user backend it runs a
+ * step in exits on one at once (and initdb then cleans up after itself). runuser itself gets only
+ * the SIGKILL: on SIGTERM it passes the signal on but then waits 2 s before it exits. */
 function run(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024, signal: opts.signal }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stdout: String(stdout), stderr: String(stderr) }));
-      else resolve({ stdout: String(stdout), stderr: String(stderr) });
+    const signalled = new Set<number>();
+    let killTimer: NodeJS.Timeout | undefined;
+    const child = execFile(file, args, { env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      opts.signal?.removeEventListener('abort', abort);
+      const output = { stdout: String(stdout), stderr: String(stderr) };
+      if (!opts.signal?.aborted) {
+        if (err) reject(Object.assign(err, output));
+        else resolve(output);
+        return;
+      }
+      void (async () => {
+        // Descendants that outlive the command (reparented, no longer sharing its output pipes).
+        const deadline = Date.now() + abortGraceMs + 3_000;
+        while ([...signalled].some(pidAlive) && Date.now() < deadline) await sleep(20);
+        clearTimeout(killTimer);
+        reject(Object.assign(new Error(`${path.basename(file)} was stopped: the operation was cancelled`), { name: 'AbortError' }, output));
+      })();
     });
+    const signalTree = (sig: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      if (process.platform === 'win32') {
+        child.kill(sig);
+        return;
+      }
+      const pids = [...(opts.viaRunuser && sig === 'SIGTERM' ? [] : [child.pid]), ...descendantPids(child.pid)];
+      for (const pid of [...pids, ...signalled]) {
+        signalled.add(pid);
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // Already gone.
+        }
+      }
+    };
+    function abort(): void {
+      signalTree('SIGTERM');
+      killTimer = setTimeout(() => signalTree('SIGKILL'), abortGraceMs);
+    }
+    if (opts.signal?.aborted) abort();
+    else opts.signal?.addEventListener('abort', abort, { once: true });
   });
 }
 
@@ -429,6 +476,31 @@ export function pidAlive(pid: number): boolean {
   } catch {
     return process.platform !== 'linux';
   }
+}
+
+/** Children, grandchildren and so on of `root`, from one ps listing. */
+function descendantPids(root: number): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of out.split('\n')) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || !Number.isInteger(pid) || !Number.isInteger(ppid)) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      found.push(c);
+      queue.push(c);
+    }
+  }
+  return found;
 }
 
 function childPids(parent: number): number[] {
@@ -536,7 +608,7 @@ export class PostgresCluster {
   private exec(name: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
     const env = binaryEnv(this.osUser ? this.osUser.home : os.homedir(), opts.env);
     const runOpts = { env, timeoutMs: opts.timeoutMs, signal: opts.signal };
-    if (this.osUser) return run(findRunuser(), ['-u', this.osUser.name, '--', this.bin(name), ...args], runOpts);
+    if (this.osUser) return run(findRunuser(), ['-u', this.osUser.name, '--', this.bin(name), ...args], { ...runOpts, viaRunuser: true });
     return run(this.bin(name), args, runOpts);
   }
 

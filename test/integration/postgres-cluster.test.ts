@@ -63,6 +63,50 @@ describeWith('postgres', 'PostgresCluster', () => {
     }
   });
 
+  it("keeps this process's secrets out of the server's environment", async () => {
+    // Secrets Flightdeck may hold in its environment; the server must not carry them.
+    const secretNames = ['FLIGHTDECK_SECRET_X', 'PGPASSWORD', 'MYSQL_PWD', 'FLIGHTDECK_SSH_PASSWORD'];
+    const sentinel = `sentinel-${process.pid}-${Date.now()}`;
+    const saved = secretNames.map((n) => [n, process.env[n]] as const);
+    for (const n of secretNames) process.env[n] = sentinel;
+    let cluster: PostgresCluster;
+    try {
+      cluster = new PostgresCluster({ dataDir: path.join(root, 'env-check'), port: await freePort(), superuserPassword: 'cluster-test', noSync: true });
+      clusters.push(cluster);
+      await cluster.init();
+      await cluster.start();
+    } finally {
+      for (const [n, v] of saved) {
+        if (v === undefined) delete process.env[n];
+        else process.env[n] = v;
+      }
+    }
+    // The postmaster's own environment, as the OS shows it (backends overwrite theirs with the
+    // process title, so /proc shows nothing for them).
+    if (process.platform === 'linux') {
+      const pm = cluster.runningPostmaster()!;
+      const environ = fs.readFileSync(`/proc/${pm.pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      expect(environ.filter((e) => e.includes(sentinel))).toEqual([]);
+      expect(environ.map((e) => e.split('=')[0])).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(FLIGHTDECK_|PGPASSWORD|MYSQL_PWD)/)]));
+      expect(environ).toContain('LC_ALL=C');
+    }
+    // What a backend hands to the programs it runs: its environment, inherited from the postmaster.
+    const backendEnv = await cluster.withClient(async (c) => {
+      await c.query('CREATE TEMP TABLE env_lines (line text)');
+      await c.query(`COPY env_lines FROM PROGRAM 'env | cut -d= -f1' WITH (FORMAT csv, DELIMITER '|', QUOTE '"')`);
+      const names = (await c.query<{ line: string }>('SELECT line FROM env_lines')).rows.map((r) => r.line);
+      await c.query('TRUNCATE env_lines');
+      await c.query(`COPY env_lines FROM PROGRAM 'env | grep -c -F -- ${sentinel} || true'`);
+      const hits = Number((await c.query<{ line: string }>('SELECT line FROM env_lines')).rows[0]!.line);
+      return { names, hits };
+    });
+    expect(backendEnv.hits).toBe(0);
+    for (const n of secretNames) expect(backendEnv.names).not.toContain(n);
+    // The server replaces LC_ALL by its own LC_* settings, so it is not checked here.
+    expect(backendEnv.names).toEqual(expect.arrayContaining(['PATH', 'HOME', 'LANG']));
+    await cluster.stop('immediate');
+  });
+
   it('starts again after being killed, with the stale postmaster.pid left behind', async () => {
     await primary.withClient((c) => c.query('CREATE TABLE survives_crash AS SELECT 1 AS id'));
     await primary.kill();

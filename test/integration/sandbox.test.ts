@@ -8,8 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PostgresCluster } from '../../main/servers/postgres-cluster';
+import { FlightdeckError } from '../../shared/errors';
+import { createCore, type Core } from '../../main/core';
+import { MemorySecretStore } from '../../main/secrets/secret-store';
+import { PostgresCluster, findPostgresBinaries } from '../../main/servers/postgres-cluster';
 import { Sandbox, type SandboxEndpoint, type SandboxInfo, type SandboxProgress } from '../../main/sandbox/sandbox';
+import { sandboxProfileIds } from '../../main/sandbox/sandbox-service';
+import type { SandboxState, TaskProgress } from '../../shared/api';
 import { freePort } from '../support/ports';
 import { describeWith } from '../support/servers';
 
@@ -218,5 +223,219 @@ describeWith('postgres', 'sandbox', () => {
     await expect(stale.connect()).rejects.toThrow(/password authentication failed/);
     await sandbox.stop();
     expectNoServer(info);
+  });
+});
+
+/** Starts `sandbox` and calls stop() `delayMs` after the first progress report whose label matches
+ * `step`; returns how the start ended, how long stop() took, and what ran for the data directory
+ * at the moment stop() was called. */
+async function stopDuringStep(sandbox: Sandbox, step: RegExp, delayMs: number): Promise<{ startError: unknown; stopMs: number; runningAtStop: string[] }> {
+  let stopped: Promise<{ stopMs: number; runningAtStop: string[] }> | undefined;
+  const starting = sandbox.start((p) => {
+    if (stopped || !step.test(p.label)) return;
+    stopped = new Promise((resolve, reject) => {
+      setTimeout(() => {
+        const runningAtStop = processesFor(sandbox.dir);
+        const t0 = Date.now();
+        sandbox.stop().then(() => resolve({ stopMs: Date.now() - t0, runningAtStop }), reject);
+      }, delayMs);
+    });
+  });
+  const startError = await starting.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!stopped) throw new Error(`the start never reached a step matching ${step}`);
+  return { startError, ...(await stopped) };
+}
+
+function expectCancelled(startError: unknown): void {
+  expect(startError).toBeInstanceOf(FlightdeckError);
+  expect((startError as FlightdeckError).code).toBe('SANDBOX_FAILED');
+  expect((startError as FlightdeckError).message).toBe('The sandbox start was cancelled.');
+}
+
+function expectNothingRunsIn(sandboxDir: string): void {
+  for (const dir of [path.join(sandboxDir, 'primary'), path.join(sandboxDir, 'replica')]) {
+    expect(processesFor(dir)).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'postmaster.pid'))).toBe(false);
+  }
+}
+
+// Quitting the app stops the sandbox with a deadline (10 s); a start in progress must give up
+// rather than be waited for, stop what it started, and leave data the next start can use.
+describeWith('postgres', 'sandbox start cancelled by stop', () => {
+  let dataDir: string;
+  const sandboxes: Sandbox[] = [];
+  const newSandbox = async (): Promise<Sandbox> => {
+    const s = new Sandbox({ dataDir, preferredPorts: { primary: await freePort(), replica: await freePort() }, workload: false });
+    sandboxes.push(s);
+    return s;
+  };
+
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `flightdeck-sandbox-test-${process.pid}-`));
+  });
+
+  afterAll(async () => {
+    for (const s of sandboxes) await s.stop().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('kills initdb when stopped while creating the primary', async () => {
+    const sandbox = await newSandbox();
+    const r = await stopDuringStep(sandbox, /^Creating the primary/, 300);
+    expectCancelled(r.startError);
+    expect(r.runningAtStop.some((l) => /initdb/.test(l))).toBe(true);
+    expect(r.stopMs).toBeLessThan(3_000);
+    expect(sandbox.state).toBe('off');
+    expectNothingRunsIn(sandbox.dir);
+    console.info(`stop during initdb: ${r.stopMs} ms`);
+  });
+
+  it('cancels the demo data load in flight when stopped while loading it', async () => {
+    const sandbox = await newSandbox();
+    const r = await stopDuringStep(sandbox, /^Loading order items/, 100);
+    expectCancelled(r.startError);
+    expect(r.stopMs).toBeLessThan(3_000);
+    expect(sandbox.state).toBe('off');
+    expectNothingRunsIn(sandbox.dir);
+    // The statement was cancelled, not waited for.
+    expect(fs.readFileSync(path.join(sandbox.dir, 'primary', 'postgres.log'), 'utf8')).toMatch(/canceling statement due to user request/);
+    console.info(`stop during the demo data load: ${r.stopMs} ms`);
+  });
+
+  it('abandons the clone when stopped while cloning the replica', async () => {
+    const sandbox = await newSandbox();
+    const r = await stopDuringStep(sandbox, /^Cloning the replica/, 150);
+    expectCancelled(r.startError);
+    if (findPostgresBinaries()?.hasBasebackup) expect(r.runningAtStop.some((l) => /pg_basebackup/.test(l))).toBe(true);
+    expect(r.stopMs).toBeLessThan(3_000);
+    expectNothingRunsIn(sandbox.dir);
+    console.info(`stop during the clone: ${r.stopMs} ms`);
+  });
+
+  it('starts afterwards with the whole demo shop and a streaming replica', async () => {
+    const sandbox = await newSandbox();
+    const info = await sandbox.start();
+    expect(info.created).toBe(false);
+    await expectStreaming(info);
+    const counts = await shopCounts(info.primary);
+    expect(counts.customers).toBe(20_000);
+    expect(counts.orders).toBeGreaterThanOrEqual(50_000);
+    expect((await shopCounts(info.replica)).customers).toBe(20_000);
+    await sandbox.stop();
+    expectNoServer(info);
+  });
+
+  it('starts afresh after a start stopped during initdb', async () => {
+    fs.rmSync(path.join(dataDir, 'sandbox'), { recursive: true, force: true });
+    const cancelled = await newSandbox();
+    const r = await stopDuringStep(cancelled, /^Creating the primary/, 300);
+    expectCancelled(r.startError);
+    const sandbox = await newSandbox();
+    const info = await sandbox.start();
+    expect(info.created).toBe(true);
+    await expectStreaming(info);
+    expect((await shopCounts(info.primary)).customers).toBe(20_000);
+    await sandbox.stop();
+    expectNoServer(info);
+  });
+
+  it('cancels a start queued behind a stop, and a stop called right after start', async () => {
+    const sandbox = await newSandbox();
+    const t0 = Date.now();
+    const starting = sandbox.start();
+    await sandbox.stop();
+    const stopMs = Date.now() - t0;
+    expectCancelled(await starting.catch((e: unknown) => e));
+    expect(stopMs).toBeLessThan(3_000);
+    expect(sandbox.state).toBe('off');
+    expectNothingRunsIn(sandbox.dir);
+    // A start called while the cancelled one is still unwinding follows it rather than joining it.
+    const first = sandbox.start();
+    const stopping = sandbox.stop();
+    const second = sandbox.start();
+    expectCancelled(await first.catch((e: unknown) => e));
+    await stopping;
+    const info = await second;
+    await expectStreaming(info);
+    await sandbox.stop();
+    expectNoServer(info);
+  });
+});
+
+// The same through the core, as the app quits: shutdown() while the sandbox service is starting.
+describeWith('postgres', 'sandbox service stopped while starting', () => {
+  let dataDir: string;
+  const cores: Core[] = [];
+  const newCore = async (): Promise<Core> => {
+    const core = await createCore({ transport: 'host', dataDir, secretStore: new MemorySecretStore(), startSandboxWhenEmpty: true });
+    cores.push(core);
+    return core;
+  };
+  const sandboxDir = () => path.join(dataDir, 'sandbox');
+
+  beforeAll(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `flightdeck-sandbox-test-${process.pid}-`));
+  });
+
+  afterAll(async () => {
+    for (const c of cores) await c.shutdown().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('shuts down at once when quit right after the first-run start began', async () => {
+    const core = await newCore();
+    const t0 = Date.now();
+    await core.shutdown();
+    const stopMs = Date.now() - t0;
+    expect(stopMs).toBeLessThan(3_000);
+    expect(core.services.sandbox.state().state).toBe('off');
+    expectNothingRunsIn(sandboxDir());
+    console.info(`core shutdown right after the sandbox start began: ${stopMs} ms`);
+  });
+
+  it('shuts down at once when quit during the demo data load', async () => {
+    const core = await newCore();
+    const progress: TaskProgress[] = [];
+    const states: SandboxState[] = [];
+    let quit: Promise<number> | undefined;
+    core.events.subscribe((e) => {
+      if (e.event === 'sandbox/state') states.push(e.payload);
+      if (e.event !== 'task/progress') return;
+      progress.push(e.payload);
+      if (!quit && /Loading order items/.test(e.payload.label)) {
+        quit = new Promise((resolve, reject) => {
+          setTimeout(() => {
+            const t0 = Date.now();
+            core.shutdown().then(() => resolve(Date.now() - t0), reject);
+          }, 100);
+        });
+      }
+    });
+    await expect.poll(() => quit !== undefined, { timeout: 30_000, interval: 20 }).toBe(true);
+    const stopMs = await quit!;
+    expect(stopMs).toBeLessThan(3_000);
+    expect(progress.at(-1)).toMatchObject({ state: 'cancelled' });
+    expect(states.at(-1)).toMatchObject({ state: 'off', profileIds: [] });
+    expect(core.services.profiles.isEphemeral(sandboxProfileIds.primary)).toBe(false);
+    expectNothingRunsIn(sandboxDir());
+    console.info(`core shutdown during the demo data load: ${stopMs} ms`);
+  });
+
+  it('starts afterwards with a streaming replica', async () => {
+    const core = await newCore();
+    const outcome = await core.dispatch('sandbox/start', {});
+    expect(outcome).toMatchObject({ ok: true, result: { state: 'running' } });
+    const profile = await core.services.profiles.get(sandboxProfileIds.primary);
+    const password = (await core.services.secrets.get(sandboxProfileIds.primary, 'db-password'))!;
+    const primary = { host: '127.0.0.1', port: profile.port, user: profile.user!, password, database: 'flightdeck_demo' } as SandboxEndpoint;
+    await expect
+      .poll(async () => (await query<{ state: string }>(primary, 'SELECT state FROM pg_stat_replication')).map((r) => r.state), { timeout: 10_000, interval: 200 })
+      .toEqual(['streaming']);
+    expect((await shopCounts(primary)).customers).toBe(20_000);
+    await core.shutdown();
+    expectNothingRunsIn(sandboxDir());
   });
 });
