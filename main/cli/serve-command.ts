@@ -1,8 +1,12 @@
 // `flightdeck serve`: the cockpit in a browser, through the host on 127.0.0.1.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCore } from '../core';
 import { startHost } from '../host/server';
+import { writeFileAtomic } from '../platform/atomic-file';
 import { defaultDataDir } from '../platform/paths';
 import { MemorySecretStore } from '../secrets/secret-store';
 import { exitCodes, fail, untilStopSignal, usage } from './output';
@@ -41,17 +45,18 @@ export async function serveCommand(argv: string[], rendererDir: string): Promise
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw usage(`--port ${values.port} is not a port number.`, 'Use a number between 1 and 65535, or leave --port out.');
     const watchOnly = values['watch-only'];
+    const dataDir = values['data-dir'] ?? defaultDataDir();
     const core = await createCore({
       transport: 'host',
-      dataDir: values['data-dir'] ?? defaultDataDir(),
+      dataDir,
       secretStore: new MemorySecretStore(),
       watchOnly,
       logToStderr: true,
       startSandboxWhenEmpty: !values['no-sandbox'],
     });
     const host = await startHost({ core, port, rendererDir });
+    if (values.open) await openInBrowser(host.url, dataDir);
     process.stdout.write(`Flightdeck cockpit${watchOnly ? ' (watch-only)' : ''}: ${host.url}\n`);
-    if (values.open) openInBrowser(host.url);
 
     await untilStopSignal();
     process.stderr.write('Stopping: closing connections and the sandbox…\n');
@@ -64,11 +69,21 @@ export async function serveCommand(argv: string[], rendererDir: string): Promise
   }
 }
 
-function openInBrowser(url: string): void {
+/**
+ * Opens the cockpit through a redirect page only this user can read, as Jupyter does: the token
+ * never appears on a command line, where other local users could read it with `ps`.
+ */
+async function openInBrowser(url: string, dataDir: string): Promise<void> {
+  const page = path.join(dataDir, `open-${process.pid}.html`);
+  const html = `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><title>Flightdeck</title><a href="${url}">Open Flightdeck</a>\n`;
+  await writeFileAtomic(page, html, 0o600);
   const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
-  const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
+  const args = process.platform === 'win32' ? ['/c', 'start', '', page] : [page];
   // Best effort: a machine without a desktop still has the URL printed above.
   const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
   child.on('error', () => undefined);
   child.unref();
+  // Long enough for a browser to start and read it; then the token is gone from the disk again.
+  setTimeout(() => void fs.rm(page, { force: true }), 60_000).unref();
+  process.once('exit', () => rmSync(page, { force: true }));
 }

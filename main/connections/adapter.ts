@@ -1,6 +1,8 @@
 // What every engine adapter offers the connection manager: open a bounded pool with Flightdeck's
 // safety settings, inspect who we are and what we may do, close.
 import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import type { TestResult } from '../../shared/api';
 import { FlightdeckError } from '../../shared/errors';
 import type { Engine, Profile, TlsOptions } from '../../shared/profile';
@@ -63,13 +65,25 @@ export function readTlsFiles(tls: TlsOptions): TlsMaterial {
   return { ca: read(tls.caFile, 'CA'), cert: read(tls.certFile, 'certificate'), key: read(tls.keyFile, 'key') };
 }
 
+/** The name the server certificate must carry: the profile's TLS server name when set, else the
+ * host the user configured (never the tunnel's 127.0.0.1). */
+export function expectedServerName(p: DriverParams): string {
+  return p.tls.serverName ?? p.tlsServerName;
+}
+
 /** Node TLS options for a mode other than disable; 'prefer' and 'require' encrypt without verifying. */
-export function nodeTlsOptions(p: DriverParams) {
+export function nodeTlsOptions(p: DriverParams): tls.ConnectionOptions {
   const m = readTlsFiles(p.tls);
   const verify = p.tls.mode === 'verify-full';
+  const expected = expectedServerName(p);
   return {
     rejectUnauthorized: verify,
-    servername: p.tls.serverName ?? p.tlsServerName,
+    // Node checks the name it connected with, and drivers decide what that is (node-postgres uses
+    // its host, which through a tunnel is 127.0.0.1, and replaces a custom servername with it on
+    // direct connections). Checking the expected name here holds whatever the driver passes.
+    ...(verify ? { checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(expected, cert) } : {}),
+    // SNI carries host names only (RFC 6066); Node warns when it is given an address.
+    ...(net.isIP(expected) ? {} : { servername: expected }),
     ...(m.ca ? { ca: m.ca } : {}),
     ...(m.cert ? { cert: m.cert } : {}),
     ...(m.key ? { key: m.key } : {}),

@@ -1,12 +1,40 @@
 // MongoDB through the official driver: its own bounded pool, appName flightdeck/<role>, and an
 // inspection from buildInfo, connectionStatus and hello.
+import net from 'node:net';
+import tls from 'node:tls';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { applicationName, readTlsFiles, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { applicationName, expectedServerName, readTlsFiles, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
 import { classifyConnectError } from './errors';
 
+type MongoTlsOptions = Pick<MongoClientOptions, 'tls' | 'rejectUnauthorized' | 'checkServerIdentity' | 'servername' | 'ca' | 'cert' | 'key'>;
+
+/**
+ * Node's own TLS options, which the driver passes to every socket it opens, rather than its
+ * tls*File options: tlsCertificateKeyFile wants certificate and key in one file, and a profile may
+ * name them apart. Files are read here, so a missing one is TLS_FAILED with its path.
+ */
+function mongoTls(p: DriverParams): MongoTlsOptions {
+  if (p.tls.mode === 'disable') return { tls: false };
+  const m = readTlsFiles(p.tls);
+  const verify = p.tls.mode === 'verify-full';
+  // A replica set's members carry their own names, and the driver checks each against the host it
+  // connected to. One name is forced only where the driver's host is not the server's name: through
+  // a tunnel (a single member at 127.0.0.1), or when the profile names the certificate explicitly.
+  const forced = verify && (p.tunnelled || p.tls.serverName !== undefined) ? expectedServerName(p) : undefined;
+  return {
+    tls: true,
+    rejectUnauthorized: verify,
+    // Without verify-full no name is checked at all, as 'require' promises.
+    checkServerIdentity: !verify ? () => undefined : forced !== undefined ? (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(forced, cert) : tls.checkServerIdentity,
+    // SNI carries host names only (RFC 6066); otherwise the driver sends each member's own name.
+    ...(forced !== undefined && !net.isIP(forced) ? { servername: forced } : {}),
+    ...(m.ca ? { ca: m.ca } : {}),
+    // A certificate file without a key file holds both, as MongoDB's tlsCertificateKeyFile does.
+    ...(m.cert ? { cert: m.cert, key: m.key ?? m.cert } : {}),
+  };
+}
+
 export async function openMongo(p: DriverParams): Promise<EngineSession> {
-  const tlsOn = p.tls.mode !== 'disable';
-  const files = tlsOn ? readTlsFiles(p.tls) : {};
   const options: MongoClientOptions = {
     appName: applicationName(p.role),
     maxPoolSize: p.poolSize,
@@ -19,17 +47,7 @@ export async function openMongo(p: DriverParams): Promise<EngineSession> {
     directConnection: p.tunnelled ? true : p.mongo?.directConnection,
     ...(p.mongo?.replicaSet && !p.tunnelled ? { replicaSet: p.mongo.replicaSet } : {}),
     ...(p.user ? { auth: { username: p.user, password: p.password }, authSource: p.mongo?.authSource ?? (p.database || 'admin') } : {}),
-    tls: tlsOn,
-    ...(tlsOn
-      ? {
-          tlsAllowInvalidCertificates: p.tls.mode !== 'verify-full',
-          tlsAllowInvalidHostnames: p.tls.mode !== 'verify-full',
-          ...(p.tls.caFile ? { tlsCAFile: p.tls.caFile } : {}),
-          ...(p.tls.certFile ? { tlsCertificateKeyFile: p.tls.certFile } : {}),
-          ...(files.ca ? {} : {}),
-          servername: p.tls.serverName ?? p.tlsServerName,
-        }
-      : {}),
+    ...mongoTls(p),
   };
   const scheme = p.mongo?.srv && !p.tunnelled ? 'mongodb+srv' : 'mongodb';
   const hostPart = scheme === 'mongodb+srv' ? p.host : `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;

@@ -1,36 +1,71 @@
 // MySQL and MariaDB through mysql2: a bounded pool whose sessions carry a program name and lock
 // and statement time limits, and an inspection built from VERSION() and SHOW GRANTS.
+import net from 'node:net';
 import mysql from 'mysql2/promise';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, PoolOptions, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { FlightdeckError } from '../../shared/errors';
-import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { applicationName, expectedServerName, probeSuffix, readTlsFiles, type DriverParams, type EngineSession, type Inspection } from './adapter';
 import { classifyConnectError } from './errors';
 
 export async function openMysql(p: DriverParams): Promise<EngineSession> {
-  if (p.tls.mode === 'disable') return connect(p, undefined);
+  if (p.tls.mode === 'disable') return connect(p, false);
   try {
-    return await connect(p, nodeTlsOptions(p));
+    return await connect(p, true);
   } catch (e) {
     // "prefer" falls back to plain only when the server has no TLS at all, as libpq does.
-    if (p.tls.mode === 'prefer' && e instanceof FlightdeckError && e.code === 'TLS_REFUSED') return connect(p, undefined);
+    if (p.tls.mode === 'prefer' && e instanceof FlightdeckError && e.code === 'TLS_REFUSED') return connect(p, false);
     throw e;
   }
 }
 
-async function connect(p: DriverParams, ssl: ReturnType<typeof nodeTlsOptions> | undefined): Promise<EngineSession> {
-  const pool = mysql.createPool({
-    host: p.host,
+/** Where mysql2 connects and how it secures the connection. */
+type Route = Pick<PoolOptions, 'host' | 'port' | 'ssl' | 'stream' | 'enableKeepAlive'>;
+
+/**
+ * mysql2 ignores `ssl.servername` and Node's `checkServerIdentity`: with `verifyIdentity` it checks
+ * the certificate against its own `host` option, and without it checks no name at all. So for
+ * verify-full `host` is the name to verify, and a `stream` factory opens the socket to where it
+ * must really go (the tunnel's local end, or the host when the profile sets another TLS name).
+ */
+function route(p: DriverParams, useTls: boolean): Route {
+  if (!useTls) return { host: p.host, port: p.port, enableKeepAlive: true };
+  const m = readTlsFiles(p.tls);
+  const material: SslOptions = { ...(m.ca ? { ca: m.ca } : {}), ...(m.cert ? { cert: m.cert } : {}), ...(m.key ? { key: m.key } : {}) };
+  if (p.tls.mode !== 'verify-full') {
+    return { host: p.host, port: p.port, enableKeepAlive: true, ssl: { ...material, rejectUnauthorized: false, verifyIdentity: false } };
+  }
+  const name = expectedServerName(p);
+  return {
+    host: name,
     port: p.port,
+    ssl: { ...material, rejectUnauthorized: true, verifyIdentity: true },
+    // Called once per pooled connection. mysql2 sets keep-alive and no-delay only on sockets it
+    // opens itself, so the factory does.
+    stream: () => {
+      const socket = net.connect(p.port, p.host);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true);
+      // For an address mysql2 passes Node no server name, and Node then checks the certificate
+      // against the socket's `_host`, which net leaves unset for addresses: Node falls back to
+      // "localhost", so any certificate for localhost would pass for 10.0.0.5 (or, through a tunnel,
+      // the check would be against 127.0.0.1). Naming the expected name there makes Node check it.
+      (socket as net.Socket & { _host: string | null })._host = name;
+      return socket;
+    },
+  };
+}
+
+async function connect(p: DriverParams, useTls: boolean): Promise<EngineSession> {
+  const pool = mysql.createPool({
+    ...route(p, useTls),
     user: p.user || undefined,
     password: p.password,
     database: p.database || undefined,
-    ssl,
     connectTimeout: p.connectTimeoutMs,
     connectionLimit: p.poolSize,
     maxIdle: p.poolSize,
     idleTimeout: 30_000,
     queueLimit: 100,
-    enableKeepAlive: true,
     multipleStatements: false,
     dateStrings: true,
     supportBigNumbers: true,

@@ -93,6 +93,11 @@ if (missing.length) {
       const lines = stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^Electron binary not installed .* opening the same cockpit in your browser instead\.$/);
       expect(lines[1]).toMatch(/^Flightdeck cockpit: http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+$/);
+      // --open hands the browser a redirect page only this user can read, not the token on a command line.
+      const page = fs.readdirSync(dataDir).find((f) => /^open-\d+\.html$/.test(f));
+      expect(page).toBeDefined();
+      expect(fs.statSync(path.join(dataDir, page!)).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(path.join(dataDir, page!), 'utf8')).toContain(lines[1]!.replace('Flightdeck cockpit: ', ''));
     });
 
     it('starts the sandbox by itself: a primary and a replica that streams', async () => {

@@ -11,6 +11,7 @@ import { startMariadb } from './mariadb';
 import { startPostgres } from './postgres';
 import type { TestServers, Unavailable } from './servers';
 import { startSshd } from './sshd';
+import { makeTestCertificates } from './tls';
 
 interface Started<I> {
   info: I;
@@ -75,9 +76,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   fs.mkdirSync(root, { recursive: true, mode: 0o755 });
   fs.chmodSync(root, 0o755);
 
+  // One throwaway CA and server certificate for every server that accepts TLS; made first because
+  // the servers read them at start.
+  const tlsStarted = Date.now();
+  const certs = await makeTestCertificates(root).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  const tlsMs = Date.now() - tlsStarted;
+  const withCerts = <I>(start: (c: Exclude<typeof certs, Error>) => Promise<Outcome<I>>) => () => {
+    if (certs instanceof Error) throw new Error(`cannot make the test certificates: ${certs.message}`);
+    return start(certs);
+  };
+
   const [postgres, mariadb, sshd] = await Promise.all([
-    attempt('postgres', () => startPostgres(root)),
-    attempt('mariadb', () => startMariadb(root)),
+    attempt('postgres', withCerts((c) => startPostgres(root, c))),
+    attempt('mariadb', withCerts((c) => startMariadb(root, c))),
     attempt('sshd', () => startSshd(root)),
   ]);
   const outcomes = { postgres, mariadb, sshd };
@@ -97,7 +108,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const summary = Object.entries(outcomes)
     .map(([name, { outcome, ms }]) => (isStarted(outcome) ? `${name} ${ms} ms` : `${name} unavailable (${outcome.reason})`))
     .join(', ');
-  process.stderr.write(`[test servers] ${summary}\n`);
+  process.stderr.write(`[test servers] certificates ${tlsMs} ms, ${summary}\n`);
 
   const missing = Object.entries(servers).filter(([, s]) => !s.available);
   if (missing.length && process.env.CI === 'true') {

@@ -1,6 +1,7 @@
 // The test MariaDB: a fresh data directory from mariadb-install-db, a server on a free loopback
 // port with performance_schema and a row-based binary log (as production servers run it), a user
 // `flightdeck` with all privileges on `flightdeck_test`, and `fd_readonly` that may only SELECT.
+// It accepts TLS with the run's throwaway certificate (DNS:localhost only), as production servers do.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import mysql from 'mysql2/promise';
 import { freePort } from './ports';
 import type { MariadbTestServer, Unavailable } from './servers';
+import { privateKeyCopy, type TestCertificates } from './tls';
 
 export interface RunningMariadb {
   info: MariadbTestServer;
@@ -41,7 +43,7 @@ function logTail(file: string): string {
   }
 }
 
-export async function startMariadb(root: string): Promise<RunningMariadb | Unavailable> {
+export async function startMariadb(root: string, certs: TestCertificates): Promise<RunningMariadb | Unavailable> {
   const mariadbd = findBinary(['mariadbd', 'mysqld']);
   const installDb = findBinary(['mariadb-install-db', 'mysql_install_db']);
   if (!mariadbd) return { available: false, reason: 'mariadbd not found' };
@@ -57,6 +59,9 @@ export async function startMariadb(root: string): Promise<RunningMariadb | Unava
   // must own its directory.
   const osUser = isRoot ? ['--user=mysql'] : [];
   if (isRoot) await run('chown', ['-R', 'mysql:', dir]);
+
+  // The server drops to `mysql` before it reads its key.
+  const keyFile = await privateKeyCopy(certs, path.join(dir, 'server.key'), isRoot ? 'mysql' : undefined);
 
   await run(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve', ...osUser]);
 
@@ -88,6 +93,9 @@ export async function startMariadb(root: string): Promise<RunningMariadb | Unava
         '--innodb-flush-log-at-trx-commit=2',
         '--sync-binlog=0',
         '--innodb-doublewrite=0',
+        `--ssl-cert=${certs.certFile}`,
+        `--ssl-key=${keyFile}`,
+        `--ssl-ca=${certs.caFile}`,
         ...osUser,
       ],
       { stdio: 'ignore' },
@@ -141,6 +149,7 @@ export async function startMariadb(root: string): Promise<RunningMariadb | Unava
       rootUser: 'root',
       rootPassword,
       socket,
+      tls: { caFile: certs.caFile, serverName: certs.serverName, certFile: certs.certFile, keyFile },
     },
     async stop() {
       if (server.exitCode !== null || server.signalCode !== null) return;

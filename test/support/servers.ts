@@ -4,11 +4,23 @@
 // fails instead, so nothing is skipped there.
 import { describe, inject, it } from 'vitest';
 
+/** TLS material of a test server that accepts TLS. Its certificate names only DNS:localhost. */
+export interface TestTls {
+  /** The throwaway CA that signed the server certificate. */
+  caFile: string;
+  /** The name the server certificate carries (and the only one). */
+  serverName: 'localhost';
+  certFile: string;
+  keyFile: string;
+}
+
 export interface PostgresTestServer {
   available: true;
   host: '127.0.0.1';
   port: number;
   replicaPort: number;
+  /** Only the replica accepts TLS; the primary refuses it, so both behaviours can be tested. */
+  replicaTls: TestTls;
   user: 'flightdeck';
   password: string;
   database: 'flightdeck_test';
@@ -32,6 +44,7 @@ export interface MariadbTestServer {
   rootUser: string;
   rootPassword: string;
   socket: string;
+  tls: TestTls;
 }
 
 export interface SshdTestServer {
