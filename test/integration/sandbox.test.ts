@@ -427,6 +427,7 @@ describeWith('postgres', 'sandbox service stopped while starting', () => {
   it('starts afterwards with a streaming replica', async () => {
     const core = await newCore();
     const outcome = await core.dispatch('sandbox/start', {});
+    expect(outcome.ok && (outcome.result as SandboxState).error, 'the start after a cancelled one failed').toBeUndefined();
     expect(outcome).toMatchObject({ ok: true, result: { state: 'running' } });
     const profile = await core.services.profiles.get(sandboxProfileIds.primary);
     const password = (await core.services.secrets.get(sandboxProfileIds.primary, 'db-password'))!;

@@ -20,7 +20,7 @@ import { FlightdeckError } from '../../shared/errors';
 import type { SshOptions } from '../../shared/profile';
 import { HostKeyPolicy } from '../../main/connections/ssh/host-keys';
 import { openTunnel, type SshTunnel, type TunnelOptions } from '../../main/connections/ssh/tunnel';
-import { freePort } from '../support/ports';
+import { freePort, socketAccepts } from '../support/ports';
 import { describeWith, getServers, type AvailableServer } from '../support/servers';
 import { killSshd, restartSshd, spawnSshd } from '../support/sshd-control';
 
@@ -94,10 +94,10 @@ function expectFailure(r: { err: FlightdeckError; ms: number; states: TunnelStat
   expect(r.states.at(-1)).toMatchObject({ state: 'down', lastError: { code } });
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -328,7 +328,8 @@ describeWith('sshd', 'SSH tunnel', (sshd) => {
       });
       await new Promise<void>((r) => hung.listen(hungSocket, r));
       try {
-        await waitFor('ssh-agent socket', () => existsSync(emptySocket) || undefined, 10_000);
+        // The socket file appears a moment before the agent accepts on it.
+        await waitFor('ssh-agent socket', async () => (await socketAccepts(emptySocket)) || undefined, 10_000);
         const empty = await openFails(base({ ssh: sshOptions(sshd, { auth: 'agent', agentSocket: emptySocket }) }));
         expectFailure(empty, 'SSH_KEY_UNREADABLE');
         expect(empty.err.message).toContain('no keys');

@@ -46,3 +46,15 @@ export function canConnect(port: number): Promise<boolean> {
     socket.once('error', () => done(false));
   });
 }
+
+/** Whether a Unix socket accepts connections (its file can exist a moment before it does). */
+export function socketAccepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ path: socketPath });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

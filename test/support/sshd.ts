@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './ports';
+import { freePort, socketAccepts } from './ports';
 import type { SshdTestServer, Unavailable } from './servers';
 import { killSshd, spawnSshd, sshdBinary } from './sshd-control';
 
@@ -75,17 +75,6 @@ async function passwordUser(): Promise<{ user: string; password: string }> {
   }
   await run('chpasswd', [], { input: `${passwordUserName}:${password}\n` });
   return { user: passwordUserName, password };
-}
-
-function socketAccepts(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path: socketPath });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export async function startSshd(root: string): Promise<RunningSshd | Unavailable> {
