@@ -17,8 +17,11 @@ export const chromiumArgs = [
   '--disable-sync',
 ];
 
+/** Why the browser tests cannot run here, if they cannot; with CI=true a missing browser fails the run. */
 export function chromiumMissing(): string | undefined {
-  return fs.existsSync(chromiumPath) ? undefined : `chromium (${chromiumPath} not found)`;
+  if (fs.existsSync(chromiumPath)) return undefined;
+  if (process.env.CI === 'true') throw new Error(`${chromiumPath} not found: install Debian's chromium package (.ci/run does).`);
+  return `chromium (${chromiumPath} not found)`;
 }
 
 export interface Cockpit {
