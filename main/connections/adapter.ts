@@ -34,10 +34,22 @@ export interface DriverParams {
 
 export type Inspection = Omit<TestResult, 'via' | 'latencyMs'>;
 
+export type Row = Record<string, unknown>;
+
 export interface EngineSession {
   readonly engine: Engine;
   inspect(opts: { writeProbe: boolean }): Promise<Inspection>;
   close(): Promise<void>;
+}
+
+/** SQL engines run statements on a pooled session that carries Flightdeck's limits. */
+export interface SqlSession extends EngineSession {
+  readonly engine: 'postgres' | 'mysql';
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export function isSqlSession(s: EngineSession): s is SqlSession {
+  return s.engine === 'postgres' || s.engine === 'mysql';
 }
 
 export const sessionDefaults = { statementTimeoutMs: 30_000, lockTimeoutMs: 2_000, poolSize: 4 };

@@ -26,6 +26,9 @@ export interface ConnectDeps {
   onTunnelState?: (s: TunnelState) => void;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; maxAttempts?: number };
   poolSize?: number;
+  /** Tighter limits for sessions that must never wait (the monitor's). */
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
 }
 
 export interface OpenConnection {
@@ -68,8 +71,8 @@ export async function connectProfile(profile: Profile, secrets: ResolvedSecrets,
     tlsServerName: profile.host,
     connectTimeoutMs: profile.connectTimeoutMs,
     role: deps.role ?? 'connect',
-    statementTimeoutMs: sessionDefaults.statementTimeoutMs,
-    lockTimeoutMs: sessionDefaults.lockTimeoutMs,
+    statementTimeoutMs: deps.statementTimeoutMs ?? sessionDefaults.statementTimeoutMs,
+    lockTimeoutMs: deps.lockTimeoutMs ?? sessionDefaults.lockTimeoutMs,
     poolSize: deps.poolSize ?? sessionDefaults.poolSize,
     mongo: profile.mongo,
     tunnelled: Boolean(tunnel),

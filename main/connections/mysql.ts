@@ -4,7 +4,7 @@ import net from 'node:net';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, PoolOptions, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { FlightdeckError } from '../../shared/errors';
-import { applicationName, expectedServerName, probeSuffix, readTlsFiles, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { applicationName, expectedServerName, probeSuffix, readTlsFiles, type DriverParams, type EngineSession, type Inspection, type Row, type SqlSession } from './adapter';
 import { classifyConnectError } from './errors';
 
 export async function openMysql(p: DriverParams): Promise<EngineSession> {
@@ -82,7 +82,7 @@ async function connect(p: DriverParams, useTls: boolean): Promise<EngineSession>
   return session;
 }
 
-class MysqlSession implements EngineSession {
+class MysqlSession implements SqlSession {
   readonly engine = 'mysql' as const;
   /** Server connections that already carry Flightdeck's session limits. */
   private readonly prepared = new WeakSet<object>();
@@ -205,6 +205,18 @@ class MysqlSession implements EngineSession {
       // The connection goes back to the pool: it must not carry an open transaction or our table.
       if (inTransaction) await conn.query('ROLLBACK').catch(() => undefined);
       if (created) await conn.query(`DROP TEMPORARY TABLE IF EXISTS \`${table}\``).catch(() => undefined);
+    }
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    const conn = await this.acquire();
+    try {
+      const [rows] = await conn.query<RowDataPacket[]>(sql, params);
+      return rows as unknown as T[];
+    } catch (e) {
+      throw classifyConnectError(e, this.p.ctx);
+    } finally {
+      conn.release();
     }
   }
 

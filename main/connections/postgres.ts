@@ -3,7 +3,7 @@
 import net from 'node:net';
 import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
-import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection, type Row, type SqlSession } from './adapter';
 import { classifyConnectError } from './errors';
 
 export async function openPostgres(p: DriverParams): Promise<EngineSession> {
@@ -66,7 +66,7 @@ async function connect(p: DriverParams, ssl: false | ReturnType<typeof nodeTlsOp
   return new PostgresSession(pool, p);
 }
 
-class PostgresSession implements EngineSession {
+class PostgresSession implements SqlSession {
   readonly engine = 'postgres' as const;
   constructor(
     private readonly pool: pg.Pool,
@@ -168,6 +168,14 @@ class PostgresSession implements EngineSession {
       return { read: 'ok', write: 'failed', detail: `${readDetail}; write: ${(e as Error).message}` };
     } finally {
       await client.query('rollback').catch(() => undefined);
+    }
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]> {
+    try {
+      return (await this.pool.query<T>(sql, params)).rows;
+    } catch (e) {
+      throw classifyConnectError(e, this.p.ctx);
     }
   }
 

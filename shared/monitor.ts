@@ -1,0 +1,192 @@
+// The live health panels' data: one sample per target per interval (1 Hz by default), as the
+// samplers in main/monitor/ read it from the server. Counters are already turned into per-second
+// rates by the sampler (it keeps the previous reading); nothing here resets server statistics.
+import { z } from 'zod';
+import { engines } from './profile';
+
+export const panelNames = ['pool', 'locks', 'replication', 'activity', 'statements'] as const;
+export type PanelName = (typeof panelNames)[number];
+
+/** A panel that could not be read this time says why, and the rest of the sample still counts. */
+export const panelErrorSchema = z.object({ panel: z.enum(panelNames), message: z.string(), hint: z.string().optional() });
+
+const countByName = z.array(z.object({ name: z.string(), count: z.number().int() }));
+
+export const poolPanelSchema = z.object({
+  /** All client sessions (background workers and Flightdeck's own monitor session excluded). */
+  total: z.number().int(),
+  active: z.number().int(),
+  idle: z.number().int(),
+  idleInTransaction: z.number().int(),
+  /** Sessions waiting on a lock. */
+  waiting: z.number().int(),
+  /** The server's limit (max_connections). */
+  max: z.number().int(),
+  /** Connections reserved for superusers, which applications cannot use. */
+  reserved: z.number().int(),
+  byApplication: countByName,
+  byUser: countByName,
+});
+export type PoolPanel = z.infer<typeof poolPanelSchema>;
+
+export const lockWaitSchema = z.object({
+  /** The waiting session. */
+  pid: z.number().int(),
+  /** Sessions it waits for (pg_blocking_pids / data_lock_waits / metadata_locks). */
+  blockedBy: z.array(z.number().int()),
+  mode: z.string(),
+  /** schema.table (or the lock type when no relation is involved). */
+  relation: z.string(),
+  waitMs: z.number(),
+  user: z.string(),
+  application: z.string(),
+  query: z.string(),
+});
+export const blockerSchema = z.object({
+  pid: z.number().int(),
+  user: z.string(),
+  application: z.string(),
+  state: z.string(),
+  /** How long its current transaction has run. */
+  xactMs: z.number().nullable(),
+  query: z.string(),
+  /** The blocker is itself waiting (part of a longer chain). */
+  waiting: z.boolean(),
+});
+export const locksPanelSchema = z.object({
+  waiting: z.number().int(),
+  /** One entry per waiting session; the tree is waits -> blockedBy -> blockers. */
+  waits: z.array(lockWaitSchema),
+  /** Every session some wait names as its blocker. */
+  blockers: z.array(blockerSchema),
+});
+export type LocksPanel = z.infer<typeof locksPanelSchema>;
+
+export const replicaSchema = z.object({
+  name: z.string(),
+  address: z.string(),
+  state: z.string(),
+  /** WAL (or binlog) bytes the replica has not replayed yet; null when the engine cannot say. */
+  lagBytes: z.number().nullable(),
+  /** Replay delay in seconds; null when unknown. */
+  lagSeconds: z.number().nullable(),
+  syncState: z.string().optional(),
+});
+export const slotSchema = z.object({ name: z.string(), active: z.boolean(), retainedBytes: z.number().nullable() });
+export const replicationPanelSchema = z.object({
+  role: z.enum(['primary', 'replica', 'standalone']),
+  /** On a primary: its replicas. */
+  replicas: z.array(replicaSchema),
+  slots: z.array(slotSchema),
+  /** On a replica: how far behind it is. */
+  self: z
+    .object({
+      lagSeconds: z.number().nullable(),
+      lagBytes: z.number().nullable(),
+      replayPaused: z.boolean(),
+      state: z.string(),
+    })
+    .optional(),
+});
+export type ReplicationPanel = z.infer<typeof replicationPanelSchema>;
+
+export const sessionRowSchema = z.object({
+  pid: z.number().int(),
+  user: z.string(),
+  application: z.string(),
+  state: z.string(),
+  durationMs: z.number(),
+  query: z.string(),
+});
+export const activityPanelSchema = z.object({
+  /** Queries running longer than the threshold. */
+  longRunning: z.array(sessionRowSchema),
+  /** Transactions open longer than the threshold. */
+  longTransactions: z.array(sessionRowSchema),
+  idleInTransaction: z.array(sessionRowSchema),
+  thresholdMs: z.number(),
+  commitsPerSec: z.number().nullable(),
+  rollbacksPerSec: z.number().nullable(),
+  deadlocksPerSec: z.number().nullable(),
+  tempFilesPerSec: z.number().nullable(),
+});
+export type ActivityPanel = z.infer<typeof activityPanelSchema>;
+
+export const statementRowSchema = z.object({
+  /** queryid (PostgreSQL) or digest (MySQL). */
+  id: z.string(),
+  query: z.string(),
+  callsPerSec: z.number(),
+  /** Server time spent in this statement per second of wall time. */
+  totalMsPerSec: z.number(),
+  /** Mean time of the calls made during this interval. */
+  meanMs: z.number().nullable(),
+  rowsPerSec: z.number(),
+  /** The saved baseline's mean, when one exists. */
+  baselineMeanMs: z.number().nullable(),
+});
+export const statementsPanelSchema = z.object({
+  available: z.boolean(),
+  /** How to enable statement statistics when they are not available. */
+  hint: z.string().optional(),
+  /** Top statements by time spent during the interval. */
+  top: z.array(statementRowSchema),
+  /** Distinct statements the server tracks. */
+  tracked: z.number().int(),
+});
+export type StatementsPanel = z.infer<typeof statementsPanelSchema>;
+
+export const sampleSchema = z.object({
+  profileId: z.string(),
+  engine: z.enum(engines),
+  /** Epoch milliseconds when the sample was taken. */
+  time: z.number(),
+  /** How long sampling took. */
+  durationMs: z.number(),
+  pool: poolPanelSchema.optional(),
+  locks: locksPanelSchema.optional(),
+  replication: replicationPanelSchema.optional(),
+  activity: activityPanelSchema.optional(),
+  statements: statementsPanelSchema.optional(),
+  errors: z.array(panelErrorSchema),
+});
+export type Sample = z.infer<typeof sampleSchema>;
+
+/** The numbers charted over time, one series each, kept 24 h at 1 Hz in ring buffers. */
+export const seriesKeys = [
+  'pool.total',
+  'pool.active',
+  'pool.idle',
+  'pool.idleInTransaction',
+  'pool.waiting',
+  'pool.max',
+  'locks.waiting',
+  'replication.maxLagBytes',
+  'replication.maxLagSeconds',
+  'activity.commitsPerSec',
+  'activity.rollbacksPerSec',
+  'activity.deadlocksPerSec',
+  'activity.longRunning',
+  'activity.idleInTransaction',
+  'statements.callsPerSec',
+  'statements.totalMsPerSec',
+  'sample.durationMs',
+] as const;
+export type SeriesKey = (typeof seriesKeys)[number];
+
+export const monitorStateSchema = z.object({
+  profileId: z.string(),
+  state: z.enum(['starting', 'live', 'stale', 'stopped']),
+  intervalMs: z.number().int(),
+  /** Epoch ms of the last good sample. */
+  lastGoodAt: z.number().nullable(),
+  lastError: z.object({ code: z.string(), message: z.string(), hint: z.string() }).optional(),
+});
+export type MonitorState = z.infer<typeof monitorStateSchema>;
+
+export const seriesSchema = z.object({
+  key: z.enum(seriesKeys),
+  /** [epoch ms, value] pairs, downsampled (LTTB) to at most the points asked for. */
+  points: z.array(z.tuple([z.number(), z.number()])),
+});
+export type Series = z.infer<typeof seriesSchema>;
