@@ -5,13 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
 import type { Logger } from '../log';
 import { writeFileAtomic } from '../platform/atomic-file';
-import { PostgresCluster, PostgresClusterError, findPostgresBinaries, isPortFree, type PostgresBinaries } from '../servers/postgres-cluster';
+import { PostgresCluster, PostgresClusterError, findPostgresBinaries, freeLoopbackPort, isPortFree, type PortRetryOptions, type PostgresBinaries } from '../servers/postgres-cluster';
 import { demoDataPresent, loadDemoData } from './demo-data';
 import { DemoWorkload, type WorkloadStats } from './workload';
 
@@ -19,6 +18,14 @@ export const sandboxDatabase = 'flightdeck_demo';
 export const sandboxSuperuser = 'flightdeck';
 export const sandboxAppUser = 'shop_app';
 const replicationSlot = 'flightdeck_sandbox_replica';
+// Other ports a server tries after its chosen one turns out taken when it starts; a port is only
+// lost to a race (a second Flightdeck starting its sandbox with the same defaults, a client's
+// outgoing connection), so a few are plenty and more would only hide a real problem.
+const portAttempts = 3;
+
+/** Picks a port for a server about to start: `preferred` when it is free (0: no preference),
+ * otherwise any free port on 127.0.0.1; never one in `avoid`. */
+export type PortChooser = (preferred: number, avoid: number[]) => Promise<number>;
 
 export type SandboxStateName = 'off' | 'starting' | 'running' | 'stopping' | 'failed';
 
@@ -59,6 +66,10 @@ export interface SandboxOptions {
   /** Run the demo workload (default true); a number scales its pace. */
   workload?: boolean | { speed?: number; slowQueryEveryMs?: number };
   binaries?: PostgresBinaries;
+  /** Picks every port a server is started on, the first and those tried after a taken one.
+   * Default: choosePort. A port it finds free can still be taken before the postmaster binds it,
+   * which the start handles by moving on; tests replace this to take the port in that gap. */
+  choosePort?: PortChooser;
 }
 
 interface Credentials {
@@ -98,30 +109,20 @@ function sleepUnlessCancelled(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function osAssignedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
-
 /** `preferred` when it is free; otherwise (or when it is 0) a free port chosen by the OS. */
-async function choosePort(preferred: number, avoid: number[]): Promise<number> {
+export const choosePort: PortChooser = async (preferred, avoid) => {
   if (preferred > 0 && !avoid.includes(preferred) && (await isPortFree(preferred))) return preferred;
   for (;;) {
-    const port = await osAssignedPort();
+    const port = await freeLoopbackPort();
     if (!avoid.includes(port)) return port;
   }
-}
+};
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 export class Sandbox {
   private readonly opts: SandboxOptions;
+  private readonly choosePort: PortChooser;
   readonly dir: string;
   private stateValue: SandboxStateName = 'off';
   private errorValue: FlightdeckError | undefined;
@@ -136,6 +137,7 @@ export class Sandbox {
 
   constructor(opts: SandboxOptions) {
     this.opts = opts;
+    this.choosePort = opts.choosePort ?? choosePort;
     this.dir = path.join(path.resolve(opts.dataDir), 'sandbox');
   }
 
@@ -443,18 +445,20 @@ export class Sandbox {
       this.opts.log?.info('sandbox', `adopting the server already running for ${cluster.dataDir} on port ${running.port}`);
       return true;
     }
-    cluster.setPort(await choosePort(preferred, avoid));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await cluster.start();
-        return false;
-      } catch (e) {
-        if (!(e instanceof PostgresClusterError && e.kind === 'port-busy') || attempt >= 3) throw e;
-        const next = await choosePort(0, [...avoid, cluster.port]);
-        this.opts.log?.info('sandbox', `port ${cluster.port} is taken; using ${next} for ${path.basename(cluster.dataDir)}`);
-        cluster.setPort(next);
-      }
-    }
+    cluster.setPort(await this.choosePort(preferred, avoid));
+    await cluster.start({ portRetry: this.portRetry(cluster.dataDir, avoid) });
+    return false;
+  }
+
+  /** How a server of the sandbox moves on when the port chosen for it is taken by the time it
+   * binds: the port was only found free, and another process (a second Flightdeck starting its
+   * sandbox on the same default ports) can bind it first. */
+  private portRetry(dataDir: string, avoid: number[]): PortRetryOptions {
+    return {
+      attempts: portAttempts,
+      nextPort: (taken) => this.choosePort(0, [...avoid, ...taken]),
+      onMove: (from, to) => this.opts.log?.info('sandbox', `port ${from} was taken before the ${path.basename(dataDir)} could listen on it; trying ${to}`),
+    };
   }
 
   private async ensureDemoDatabase(
@@ -507,6 +511,8 @@ export class Sandbox {
         throwIfCancelled(signal);
         return true;
       } catch (e) {
+        // Only a replica that cannot start from its files is cloned again: after a busy port
+        // (startCluster already tried others) the clone would fail to start the same way.
         if (!(e instanceof PostgresClusterError) || e.kind === 'port-busy' || signal.aborted) throw e;
         // A replica whose files are damaged holds nothing the primary does not: clone it again.
         this.opts.log?.warn('sandbox', `the replica did not start (${e.message.split('\n')[0]}); cloning it again from the primary`);
@@ -521,9 +527,20 @@ export class Sandbox {
     progress({ label: 'Cloning the replica from the primary', fraction: 0.75 });
     // Whatever is there is an interrupted clone or a broken replica.
     await fsp.rm(replica.dataDir, { recursive: true, force: true });
-    const port = await choosePort(preferred, [primary.port]);
+    const avoid = [primary.port];
+    const port = await this.choosePort(preferred, avoid);
     try {
-      this.replica = await primary.createReplica({ dataDir: replica.dataDir, port, slot: replicationSlot, socketDir: replica.socketDir, name: 'flightdeck-sandbox-replica', signal });
+      // The port is chosen before a clone that takes seconds, ample time for someone else to bind
+      // it; the replica then starts on another port rather than throwing the clone away.
+      this.replica = await primary.createReplica({
+        dataDir: replica.dataDir,
+        port,
+        slot: replicationSlot,
+        socketDir: replica.socketDir,
+        name: 'flightdeck-sandbox-replica',
+        signal,
+        portRetry: this.portRetry(replica.dataDir, avoid),
+      });
     } catch (e) {
       // The next start would clone again anyway; a half-copied folder is only in the way.
       if (signal.aborted && !replica.runningPostmaster()) await fsp.rm(replica.dataDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 // PostgreSQL refuses to run as root. When this process is root (containers, CI), every PostgreSQL
 // binary runs as an unprivileged OS user (default `postgres`) through runuser, and the directories
 // it owns are chowned to that user.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -100,6 +100,23 @@ export interface CreateReplicaOptions {
   /** Abandons the clone when aborted (pg_basebackup is killed, a file copy stops); the half-made
    * directory is left for the caller to remove. */
   signal?: AbortSignal;
+  /** When `port` turns out to be taken by the time the replica starts (the clone can take long
+   * enough for another server to bind it), the replica moves to another port as start() does
+   * with this option; the clone is kept. Without it, the start fails with 'port-busy'. */
+  portRetry?: PortRetryOptions;
+}
+
+/** How start() moves a server to another port when its own is taken. A port found free earlier
+ * (by the caller, or by start()'s own check) can be bound by someone else before the postmaster
+ * binds it; only the postmaster's bind is authoritative, so the remedy is to try again elsewhere. */
+export interface PortRetryOptions {
+  /** How many other ports to try after the first one turns out to be taken. */
+  attempts: number;
+  /** A free port on 127.0.0.1 that is none of `taken` (the ports found taken so far, in order).
+   * Default: one the OS assigns. */
+  nextPort?: (taken: number[]) => Promise<number>;
+  /** Told about every move before the next attempt, so the caller can log it. */
+  onMove?: (from: number, to: number) => void;
 }
 
 const exe = process.platform === 'win32' ? '.exe' : '';
@@ -379,23 +396,65 @@ interface RunOptions {
 
 // How long an aborted command gets to exit on SIGTERM before it is SIGKILLed.
 const abortGraceMs = 2_000;
+// Output kept per stream: only its tail is ever shown (in errors), and a chatty command must not
+// make this process hold all of it.
+const maxOutputChars = 1024 * 1024;
+
+/** Collects what `stream` emits, keeping the last maxOutputChars characters. */
+function collect(stream: NodeJS.ReadableStream): () => string {
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    text += chunk;
+    if (text.length > 2 * maxOutputChars) text = text.slice(-maxOutputChars);
+  });
+  return () => text.slice(-maxOutputChars);
+}
 
 /** Runs `file` and collects its output. When `opts.signal` is aborted, the command and all its
  * descendants get SIGTERM, then SIGKILL after abortGraceMs, and the promise rejects only once they
  * are gone, so the caller may remove what they were writing. The whole tree is signalled, not just
  * the command: initdb only notices a signal between steps, while the single-user backend it runs a
  * step in exits on one at once (and initdb then cleans up after itself). runuser itself gets only
- * the SIGKILL: on SIGTERM it passes the signal on but then waits 2 s before it exits. */
+ * the SIGKILL: on SIGTERM it passes the signal on but then waits 2 s before it exits.
+ *
+ * A command run with a signal leads a process group of its own (except on Windows, which has
+ * none), and the SIGKILL goes to the whole group. A tree listed from ps misses a process forked
+ * after the listing, and one whose parent was killed first (it is reparented, so it no longer
+ * descends from the command): pg_basebackup's WAL streaming child is both at times. Left running,
+ * it goes on holding the replication slot, so the next clone fails, and keeps the output pipes
+ * open, so the command never seems to end. */
 function run(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
+    const ownGroup = opts.signal !== undefined && process.platform !== 'win32';
+    const timeoutMs = opts.timeoutMs ?? 120_000;
     const signalled = new Set<number>();
     let killTimer: NodeJS.Timeout | undefined;
-    const child = execFile(file, args, { env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    let timedOut = false;
+    let settled = false;
+    // stdin is /dev/null: none of the binaries is meant to read it (passwords come from files or
+    // the environment), and one that tried would otherwise wait forever.
+    const child = spawn(file, args, { env: opts.env, detached: ownGroup, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const stdout = collect(child.stdout);
+    const stderr = collect(child.stderr);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, timeoutMs);
+
+    const finish = (code: number | null, sig: NodeJS.Signals | null, spawnError?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       opts.signal?.removeEventListener('abort', abort);
-      const output = { stdout: String(stdout), stderr: String(stderr) };
+      const output = { stdout: stdout(), stderr: stderr() };
       if (!opts.signal?.aborted) {
-        if (err) reject(Object.assign(err, output));
-        else resolve(output);
+        if (spawnError) reject(Object.assign(spawnError, output));
+        else if (code === 0) resolve(output);
+        else {
+          const how = timedOut ? `timed out after ${timeoutMs} ms` : sig ? `was killed by ${sig}` : `exited with code ${code}`;
+          reject(Object.assign(new Error(`${path.basename(file)} ${how}`), { code, signal: sig, killed: timedOut }, output));
+        }
         return;
       }
       void (async () => {
@@ -405,20 +464,36 @@ function run(file: string, args: string[], opts: RunOptions): Promise<RunResult>
         clearTimeout(killTimer);
         reject(Object.assign(new Error(`${path.basename(file)} was stopped: the operation was cancelled`), { name: 'AbortError' }, output));
       })();
+    };
+    // 'error' without a pid: the command could not be started, and no 'close' may follow. With a
+    // pid it is a failed kill; 'close' still comes when the command ends.
+    child.once('error', (e) => {
+      if (child.pid === undefined) finish(null, null, e);
     });
+    child.once('close', (code, sig) => finish(code, sig));
+
     const signalTree = (sig: NodeJS.Signals) => {
       if (child.pid === undefined) return;
-      if (process.platform === 'win32') {
+      if (!ownGroup) {
         child.kill(sig);
         return;
       }
       const pids = [...(opts.viaRunuser && sig === 'SIGTERM' ? [] : [child.pid]), ...descendantPids(child.pid)];
+      if (sig === 'SIGKILL') pids.push(...groupPids(child.pid));
       for (const pid of [...pids, ...signalled]) {
         signalled.add(pid);
         try {
           process.kill(pid, sig);
         } catch {
           // Already gone.
+        }
+      }
+      if (sig === 'SIGKILL') {
+        try {
+          // Also reaches whatever the group forked after the listing above.
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is empty already.
         }
       }
     };
@@ -448,6 +523,19 @@ function conf(value: PgSettingValue): string {
 
 function conninfoValue(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago, as the OS assigns one to listen(0). Like any
+ * port found free, it may be taken before a server binds it. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('the OS assigned no port'))));
+    });
+  });
 }
 
 export function isPortFree(port: number): Promise<boolean> {
@@ -501,6 +589,21 @@ function descendantPids(root: number): number[] {
     }
   }
   return found;
+}
+
+/** Members of the process group `pgid`. */
+function groupPids(pgid: number): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-A', '-o', 'pid=,pgid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter((p) => p.length === 2 && p[1] === pgid)
+    .map((p) => p[0]!);
 }
 
 function childPids(parent: number): number[] {
@@ -758,9 +861,40 @@ export class PostgresCluster {
   }
 
   /** Starts the server and waits until it accepts connections. A stale postmaster.pid from a
-   * crash is handled by PostgreSQL itself. */
-  async start(): Promise<void> {
+   * crash is handled by PostgreSQL itself. When the port is taken, the start fails with
+   * 'port-busy', or, with `opts.portRetry`, moves to another port and tries again. Nothing needs
+   * undoing in between: a postmaster that cannot bind exits before recovery starts, and the port
+   * lives only in flightdeck.conf, which every attempt rewrites. */
+  async start(opts: { portRetry?: PortRetryOptions } = {}): Promise<void> {
+    const retry = opts.portRetry;
+    const taken: number[] = [];
+    for (;;) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (e) {
+        if (!retry || !(e instanceof PostgresClusterError && e.kind === 'port-busy')) throw e;
+        taken.push(this.portValue);
+        if (taken.length > retry.attempts) {
+          if (taken.length === 1) throw e;
+          throw new PostgresClusterError(
+            'port-busy',
+            `Ports ${taken.join(', ')} on 127.0.0.1 were each taken by the time PostgreSQL for ${this.dataDir} tried to listen there.`,
+            e.logTail,
+          );
+        }
+        const next = await (retry.nextPort ?? (() => freeLoopbackPort()))(taken);
+        retry.onMove?.(this.portValue, next);
+        this.portValue = next;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (!this.isInitialized()) throw new PostgresClusterError('start-failed', `${this.dataDir} holds no PostgreSQL cluster; initialise it first.`);
+    // Catches a port held for a while (another server) without starting a postmaster. It cannot
+    // catch one bound between this check and the postmaster's bind; that case is recognised from
+    // the server log below and reported the same way.
     if (!(await isPortFree(this.portValue))) {
       throw new PostgresClusterError('port-busy', `Port ${this.portValue} on 127.0.0.1 is already in use; PostgreSQL for ${this.dataDir} cannot listen there.`);
     }
@@ -772,8 +906,10 @@ export class PostgresCluster {
       await this.exec('pg_ctl', ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120', '-s'], { timeoutMs: 130_000 });
     } catch (e) {
       const logText = this.readLogFrom(logSize);
-      const kind = /could not bind|Address already in use/i.test(logText) ? 'port-busy' : 'start-failed';
-      throw new PostgresClusterError(kind, `PostgreSQL in ${this.dataDir} did not start on port ${this.portValue}.`, tail(logText || outputOf(e)));
+      if (/could not bind|Address already in use/i.test(logText)) {
+        throw new PostgresClusterError('port-busy', `Port ${this.portValue} on 127.0.0.1 was taken by the time PostgreSQL for ${this.dataDir} tried to listen there.`, tail(logText));
+      }
+      throw new PostgresClusterError('start-failed', `PostgreSQL in ${this.dataDir} did not start on port ${this.portValue}.`, tail(logText || outputOf(e)));
     }
   }
 
@@ -888,7 +1024,7 @@ export class PostgresCluster {
     }
     // The primary's log came along with the copy; the replica's own log starts empty.
     await replica.writeOwnedFile(replica.logFile, '');
-    await replica.start();
+    await replica.start({ portRetry: opts.portRetry });
     return replica;
   }
 
