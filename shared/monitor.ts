@@ -168,8 +168,6 @@ export const seriesKeys = [
   'activity.deadlocksPerSec',
   'activity.longRunning',
   'activity.idleInTransaction',
-  'statements.callsPerSec',
-  'statements.totalMsPerSec',
   'sample.durationMs',
 ] as const;
 export type SeriesKey = (typeof seriesKeys)[number];

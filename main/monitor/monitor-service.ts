@@ -1,0 +1,203 @@
+// Live health sampling: one dedicated monitoring session per target (application_name
+// flightdeck/monitor, tight statement and lock timeouts, a pool of one), a sample every interval,
+// history in ring buffers, and samples and states published on the event bus. A lost connection
+// marks the target stale with the time of its last good sample, and sampling resumes by itself.
+import type { MonitorState, Sample, Series, SeriesKey } from '../../shared/monitor';
+import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
+import type { Engine } from '../../shared/profile';
+import { isSqlSession, type SqlSession } from '../connections/adapter';
+import { connectProfile, type OpenConnection, type ResolvedSecrets } from '../connections/connect';
+import { toFlightdeckError } from '../connections/errors';
+import type { HostKeyPolicy } from '../connections/ssh/host-keys';
+import type { EventBus } from '../events';
+import type { Logger } from '../log';
+import type { ProfileStore } from '../profiles/profile-store';
+import type { Sampler, SamplerFactory } from './sampler';
+import { SeriesStore } from './series-store';
+
+/** The monitor must never be the outage: it gives up on a statement or a lock long before a person would notice. */
+export const monitorSessionLimits = { statementTimeoutMs: 2_000, lockTimeoutMs: 100 };
+
+export interface MonitorOptions {
+  intervalMs: number;
+  longRunningMs: number;
+}
+
+interface Target {
+  profileId: string;
+  engine: Engine;
+  opts: MonitorOptions;
+  state: MonitorState;
+  series: SeriesStore;
+  latest?: Sample;
+  conn?: OpenConnection;
+  sampler?: Sampler;
+  timer?: NodeJS.Timeout;
+  inFlight: boolean;
+  stopped: boolean;
+  /** Consecutive failures, for the reconnect backoff. */
+  failures: number;
+}
+
+export class MonitorService {
+  private readonly targets = new Map<string, Target>();
+
+  constructor(
+    private readonly deps: {
+      profiles: ProfileStore;
+      resolveSecrets: (profileId: string) => Promise<ResolvedSecrets>;
+      hostKeys: HostKeyPolicy;
+      events: EventBus;
+      log: Logger;
+      samplers: Partial<Record<Engine, SamplerFactory>>;
+    },
+  ) {}
+
+  async start(profileId: string, opts: MonitorOptions): Promise<MonitorState> {
+    const existing = this.targets.get(profileId);
+    if (existing && !existing.stopped) {
+      if (existing.opts.intervalMs === opts.intervalMs && existing.opts.longRunningMs === opts.longRunningMs) return existing.state;
+      await this.stop(profileId);
+    }
+    const profile = await this.deps.profiles.get(profileId);
+    if (!this.deps.samplers[profile.engine]) {
+      throw new FlightdeckError('ENGINE_UNSUPPORTED', `Live health panels are not available for ${profile.engine} yet.`, 'Use a PostgreSQL or MySQL/MariaDB profile for the health panels.');
+    }
+    const target: Target = {
+      profileId,
+      engine: profile.engine,
+      opts,
+      state: { profileId, state: 'starting', intervalMs: opts.intervalMs, lastGoodAt: null },
+      series: existing?.series ?? new SeriesStore(),
+      latest: existing?.latest,
+      inFlight: false,
+      stopped: false,
+      failures: 0,
+    };
+    this.targets.set(profileId, target);
+    this.publish(target);
+    this.schedule(target, 0);
+    return target.state;
+  }
+
+  async stop(profileId: string): Promise<MonitorState | undefined> {
+    const target = this.targets.get(profileId);
+    if (!target) return undefined;
+    target.stopped = true;
+    clearTimeout(target.timer);
+    await target.conn?.close();
+    target.conn = undefined;
+    target.sampler = undefined;
+    this.setState(target, { state: 'stopped' });
+    return target.state;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.targets.keys()].map((id) => this.stop(id)));
+  }
+
+  states(): MonitorState[] {
+    return [...this.targets.values()].map((t) => t.state);
+  }
+
+  latest(profileId: string): Sample | null {
+    return this.targets.get(profileId)?.latest ?? null;
+  }
+
+  series(profileId: string, keys: readonly SeriesKey[], opts: { from?: number; to?: number; points: number }): Series[] {
+    const target = this.targets.get(profileId);
+    return target ? target.series.read(keys, opts) : keys.map((key) => ({ key, points: [] }));
+  }
+
+  csv(profileId: string, keys: readonly SeriesKey[], from: number, to: number): string {
+    const target = this.targets.get(profileId);
+    if (!target) throw new FlightdeckError('NOT_FOUND', 'This profile is not being monitored, so there is no history to export.', 'Open its health panels first.');
+    // One row per sample time, one column per series, at full resolution.
+    const columns = keys.map((k) => new Map(target.series.raw(k, from, to)));
+    const times = [...new Set(columns.flatMap((c) => [...c.keys()]))].sort((a, b) => a - b);
+    const lines = [['time', ...keys].join(',')];
+    for (const t of times) lines.push([new Date(t).toISOString(), ...columns.map((c) => (c.has(t) ? String(c.get(t)) : ''))].join(','));
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** The target's monitoring session, for actions on the server it watches (cancel, terminate). */
+  session(profileId: string): SqlSession {
+    const conn = this.targets.get(profileId)?.conn;
+    if (!conn || !isSqlSession(conn.session)) {
+      throw new FlightdeckError('NOT_FOUND', 'This profile\'s health panels are not connected right now.', 'Wait for the panels to show live data, then try again.');
+    }
+    return conn.session;
+  }
+
+  private schedule(target: Target, delayMs: number): void {
+    if (target.stopped) return;
+    target.timer = setTimeout(() => void this.tick(target), delayMs);
+    target.timer.unref?.();
+  }
+
+  private async tick(target: Target): Promise<void> {
+    if (target.stopped) return;
+    const started = Date.now();
+    // Never two samples of one target at once: a slow sample delays the next instead of piling up.
+    if (target.inFlight) return this.schedule(target, target.opts.intervalMs);
+    target.inFlight = true;
+    try {
+      if (!target.sampler) await this.connect(target);
+      const sample = await target.sampler!.sample();
+      if (target.stopped) return;
+      target.latest = sample;
+      target.series.add(sample);
+      target.failures = 0;
+      this.deps.events.emit('monitor/sample', sample);
+      if (target.state.state !== 'live' || target.state.lastError) this.setState(target, { state: 'live', lastGoodAt: sample.time, lastError: undefined });
+      else target.state = { ...target.state, lastGoodAt: sample.time };
+    } catch (e) {
+      if (target.stopped) return;
+      const err = toFlightdeckError(e);
+      target.failures++;
+      if (connectionLevelCodes.has(err.code) || !target.sampler) {
+        await target.conn?.close().catch(() => undefined);
+        target.conn = undefined;
+        target.sampler = undefined;
+      }
+      this.deps.log.warn('monitor', `${target.profileId}: sample failed (${err.code}): ${err.message}`);
+      this.setState(target, { state: 'stale', lastError: { code: err.code, message: err.message, hint: err.hint } });
+    } finally {
+      target.inFlight = false;
+    }
+    // After failures, back off (up to 10 intervals) so a dead server is not hammered.
+    const backoff = target.failures ? Math.min(10, 2 ** (target.failures - 1)) : 1;
+    const next = target.opts.intervalMs * backoff - (Date.now() - started);
+    this.schedule(target, Math.max(0, next));
+  }
+
+  private async connect(target: Target): Promise<void> {
+    const profile = await this.deps.profiles.get(target.profileId);
+    const conn = await connectProfile(profile, await this.deps.resolveSecrets(target.profileId), {
+      hostKeys: this.deps.hostKeys,
+      log: this.deps.log,
+      role: 'monitor',
+      poolSize: 1,
+      ...monitorSessionLimits,
+    });
+    if (target.stopped || !isSqlSession(conn.session)) {
+      await conn.close();
+      if (!target.stopped) throw new FlightdeckError('ENGINE_UNSUPPORTED', `Live health panels are not available for ${profile.engine} yet.`, 'Use a PostgreSQL or MySQL/MariaDB profile.');
+      return;
+    }
+    target.conn = conn;
+    const factory = this.deps.samplers[profile.engine]!;
+    target.sampler = factory(conn.session, { profileId: target.profileId, longRunningMs: target.opts.longRunningMs, topStatements: 20 });
+  }
+
+  private setState(target: Target, patch: Partial<MonitorState>): void {
+    const next = { ...target.state, ...patch };
+    if (patch.lastError === undefined && 'lastError' in patch) delete next.lastError;
+    target.state = next;
+    this.deps.events.emit('monitor/state', next);
+  }
+
+  private publish(target: Target): void {
+    this.deps.events.emit('monitor/state', target.state);
+  }
+}
