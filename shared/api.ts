@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
 import { errorShape } from './errors';
+import { monitorStateSchema, sampleSchema } from './monitor';
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -189,6 +190,8 @@ export type TaskProgress = z.infer<typeof taskProgressSchema>;
 
 export const events = {
   'connections/state': connectionStateSchema,
+  'monitor/sample': sampleSchema,
+  'monitor/state': monitorStateSchema,
   'sandbox/state': sandboxStateSchema,
   'task/progress': taskProgressSchema,
   'log/line': logLineSchema,
