@@ -1,6 +1,7 @@
 // The handler table: one entry per call of the contract, each a thin line into a service.
 import type { ProfileSummary } from '../shared/api';
 import { secretKinds, type Profile, type SecretKind } from '../shared/profile';
+import { signalBackend } from './monitor/signal-backend';
 import type { Handlers } from './router';
 import type { Services } from './services';
 
@@ -59,6 +60,19 @@ export function createHandlers(s: Services): Handlers {
       await s.hostKeys.trust(challengeId);
       return { ok: true as const };
     },
+
+    'monitor/start': async ({ profileId, intervalMs, longRunningMs }) => s.monitor.start(profileId, { intervalMs, longRunningMs }),
+    'monitor/stop': async ({ profileId }) => (await s.monitor.stop(profileId)) ?? null,
+    'monitor/states': async () => s.monitor.states(),
+    'monitor/latest': async ({ profileId }) => s.monitor.latest(profileId),
+    'monitor/series': async ({ profileId, keys, from, to, points }) => s.monitor.series(profileId, keys, { from, to, points }),
+    'monitor/export-csv': async ({ profileId, keys, from, to }) => {
+      const profile = await s.profiles.get(profileId);
+      const stamp = (t: number) => new Date(t).toISOString().replace(/[:.]/g, '-');
+      return { filename: `${profile.name.replace(/[^\w.-]+/g, '_')}-${stamp(from)}-${stamp(to)}.csv`, csv: s.monitor.csv(profileId, keys, from, to) };
+    },
+    'monitor/signal-backend': async ({ profileId, pid, action, confirm }) =>
+      signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, action, confirm }, s.log),
 
     'sandbox/state': async () => s.sandbox.state(),
     'sandbox/start': async () => s.sandbox.start(),

@@ -5,6 +5,8 @@ import { HostKeyPolicy } from './connections/ssh/host-keys';
 import type { EventBus } from './events';
 import type { Logger } from './log';
 import { defaultKnownHostsFile } from './platform/paths';
+import { MonitorService } from './monitor/monitor-service';
+import { samplers } from './monitor/samplers';
 import { ProfileStore } from './profiles/profile-store';
 import { SandboxService } from './sandbox/sandbox-service';
 import { MemorySecretStore, type SecretStore } from './secrets/secret-store';
@@ -29,6 +31,8 @@ export interface Services {
   hostKeys: HostKeyPolicy;
   connections: ConnectionManager;
   sandbox: SandboxService;
+  monitor: MonitorService;
+  log: Logger;
   appInfo(): AppInfo;
   shutdown(): Promise<void>;
 }
@@ -42,6 +46,14 @@ export function createServices(o: ServicesOptions): Services {
   };
   const hostKeys = new HostKeyPolicy({ defaultKnownHostsFile: o.knownHostsFile ?? defaultKnownHostsFile() });
   const connections = new ConnectionManager({ profiles, secrets, hostKeys, events: o.events, log: o.log });
+  const monitor = new MonitorService({
+    profiles,
+    resolveSecrets: (id) => connections.resolveSecrets(id),
+    hostKeys,
+    events: o.events,
+    log: o.log,
+    samplers,
+  });
   const sandbox = new SandboxService({
     dataDir: o.dataDir,
     profiles,
@@ -57,6 +69,8 @@ export function createServices(o: ServicesOptions): Services {
     hostKeys,
     connections,
     sandbox,
+    monitor,
+    log: o.log,
     appInfo: () => ({
       version,
       transport: o.transport === 'electron' ? 'electron' : 'host',
@@ -65,6 +79,7 @@ export function createServices(o: ServicesOptions): Services {
       secretStorage: o.secretStore.describe(),
     }),
     async shutdown() {
+      await monitor.stopAll();
       await connections.closeAll();
       await sandbox.stop();
     },

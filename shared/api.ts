@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
 import { errorShape } from './errors';
-import { monitorStateSchema, sampleSchema } from './monitor';
+import { monitorStateSchema, sampleSchema, seriesKeys, seriesSchema } from './monitor';
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -155,6 +155,52 @@ export const calls = {
     output: ok,
     mutates: true,
     doc: 'Confirm an unknown SSH host key seen by a previous attempt; it is appended to known_hosts.',
+  }),
+
+  'monitor/start': call({
+    input: z.object({
+      profileId: z.string(),
+      intervalMs: z.number().int().min(250).max(60_000).default(1000),
+      /** Queries and transactions longer than this are listed as long-running. */
+      longRunningMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+    }),
+    output: monitorStateSchema,
+    mutates: false,
+    doc: 'Start sampling a target\'s health panels (idempotent); samples arrive as monitor/sample events.',
+  }),
+  'monitor/stop': call({ input: z.object({ profileId: z.string() }), output: monitorStateSchema.nullable(), mutates: false, doc: 'Stop sampling a target and close its monitoring session.' }),
+  'monitor/states': call({ input: empty, output: z.array(monitorStateSchema), mutates: false, doc: 'Every monitored target and whether it is live or stale.' }),
+  'monitor/latest': call({ input: z.object({ profileId: z.string() }), output: sampleSchema.nullable(), mutates: false, doc: 'The latest sample of a target.' }),
+  'monitor/series': call({
+    input: z.object({
+      profileId: z.string(),
+      keys: z.array(z.enum(seriesKeys)).min(1),
+      from: z.number().optional(),
+      to: z.number().optional(),
+      /** The chart's width in points; history is downsampled (LTTB) to fit. */
+      points: z.number().int().min(2).max(10_000),
+    }),
+    output: z.array(seriesSchema),
+    mutates: false,
+    doc: 'History of the charted series over a time range, downsampled to the chart\'s width.',
+  }),
+  'monitor/export-csv': call({
+    input: z.object({ profileId: z.string(), keys: z.array(z.enum(seriesKeys)).min(1), from: z.number(), to: z.number() }),
+    output: z.object({ filename: z.string(), csv: z.string() }),
+    mutates: false,
+    doc: 'The series of a time range at full resolution, as CSV.',
+  }),
+  'monitor/signal-backend': call({
+    input: z.object({
+      profileId: z.string(),
+      pid: z.number().int().positive(),
+      action: z.enum(['cancel', 'terminate']),
+      /** On a production profile, the profile's name typed by the user. */
+      confirm: z.string().optional(),
+    }),
+    output: z.object({ signalled: z.boolean(), message: z.string() }),
+    mutates: true,
+    doc: 'Cancel the query of, or terminate, a server session (e.g. a blocker in the locks panel).',
   }),
 
   'sandbox/state': call({ input: empty, output: sandboxStateSchema, mutates: false, doc: 'State of the built-in sandbox (PostgreSQL primary + streaming replica).' }),

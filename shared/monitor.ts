@@ -37,6 +37,9 @@ export const lockWaitSchema = z.object({
   mode: z.string(),
   /** schema.table (or the lock type when no relation is involved). */
   relation: z.string(),
+  /** What kind of lock is awaited (relation, transactionid, tuple, advisory, …): a ShareLock on a
+   * transactionid is a row wait, not a table lock, even when `relation` names the row's table. */
+  lockType: z.string().optional(),
   waitMs: z.number(),
   user: z.string(),
   application: z.string(),
@@ -133,6 +136,13 @@ export const statementsPanelSchema = z.object({
   top: z.array(statementRowSchema),
   /** Distinct statements the server tracks. */
   tracked: z.number().int(),
+  /** Epoch ms when the statistics behind `top` were read. A large statistics view costs the server
+   * milliseconds to read, so it may be read less often than once per sample; then a sample repeats
+   * the last reading and this stays older than the sample's time. */
+  readAt: z.number().optional(),
+  /** The wall time the rates in `top` cover (between the two readings they come from); null on the
+   * first reading. rate × intervalMs / 1000 gives back the interval's count. */
+  intervalMs: z.number().nullable().optional(),
 });
 export type StatementsPanel = z.infer<typeof statementsPanelSchema>;
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectCommand, connectHelp } from './connect-command';
+import { monitorCommand, monitorHelp } from './monitor-command';
 import { sandboxCommand, sandboxHelp } from './sandbox-command';
 import { serveCommand, serveHelp } from './serve-command';
 import { version } from '../version';
@@ -13,6 +14,7 @@ Usage: flightdeck <command> [options]
 
 Commands:
   connect <url>   test a connection: version, user, privileges, read/write probe
+  monitor <url>   sample pool, locks, replication, activity and statements every second
   serve           serve the cockpit in a browser on 127.0.0.1
   sandbox         run the built-in PostgreSQL primary + streaming replica with demo data
 
@@ -28,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'connect':
       return connectCommand(rest);
+    case 'monitor':
+      return monitorCommand(rest);
     case 'serve':
       return serveCommand(rest, rendererDir());
     case 'sandbox':
@@ -40,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h': {
-      const topic = { connect: connectHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
+      const topic = { connect: connectHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
       process.stdout.write(`${topic ?? help}\n`);
       return 0;
     }

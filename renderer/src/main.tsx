@@ -5,6 +5,7 @@ import { connectCore } from './api/connect-core';
 import { CockpitShell } from './components/CockpitShell';
 import { bindCore } from './store/bind-core';
 import './styles/cockpit.css';
+import './styles/health.css';
 
 bindCore(connectCore());
 

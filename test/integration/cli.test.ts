@@ -61,6 +61,19 @@ describeWith('postgres', 'flightdeck connect against PostgreSQL', (s) => {
     expect(r.stdout).toContain('database flightdeck_test: CONNECT');
   });
 
+  it('monitor --once --json prints one sample with its panels', async () => {
+    const r = await flightdeck(['monitor', url, '--once', '--json', '--interval', '300'], { PGPASSWORD: s.password });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const sample = JSON.parse(lines[0]!);
+    expect(sample).toMatchObject({ engine: 'postgres', errors: [] });
+    expect(sample.pool.max).toBeGreaterThan(0);
+    expect(sample.activity.commitsPerSec).not.toBeNull();
+    const human = await flightdeck(['monitor', url, '--once', '--interval', '300'], { PGPASSWORD: s.password });
+    expect(human.stdout).toMatch(/^\d\d:\d\d:\d\d {2}sampled in \d+ ms\n {2}pool {8}\d+\/\d+/);
+  });
+
   it('exits 1 with AUTH_FAILED on a wrong password, without echoing it', async () => {
     const r = await flightdeck(['connect', url.replace('flightdeck@', 'flightdeck:not-the-password@'), '--json']);
     expect(r.code).toBe(1);

@@ -1,3 +1,6 @@
+import { lazy, Suspense } from 'react';
+import { healthEngines } from '../health/engines';
+import { useHealthStore } from '../store/health-store';
 import { useProfileSummary } from '../store/profiles-store';
 import { selectedProfileId, useUiStore } from '../store/ui-store';
 import { useOpenProfile } from '../store/use-open-profile';
@@ -9,11 +12,19 @@ import { EnvironmentBand } from './EnvironmentBand';
 import { ProfileSidebar } from './ProfileSidebar';
 import { ProfileWorkspace } from './ProfileWorkspace';
 import { StatusBar } from './StatusBar';
+import { WorkspaceTabs } from './WorkspaceTabs';
+
+// The charts (recharts and its dependencies) load with the Health view, not with the window.
+const HealthView = lazy(() => import('./HealthView').then((m) => ({ default: m.HealthView })));
 
 export function CockpitShell() {
   const selection = useUiStore((s) => s.selection);
   const summary = useProfileSummary(selectedProfileId(selection));
   const open = useOpenProfile();
+  const mode = useHealthStore((s) => s.mode);
+  // Health needs a saved profile of an engine the core can sample; the rest only have settings.
+  const healthAvailable = !!summary && healthEngines.has(summary.profile.engine);
+  const showHealth = healthAvailable && mode === 'health';
   return (
     <div className={`cockpit env-${open?.environment ?? 'none'}`}>
       <EnvironmentBand />
@@ -21,8 +32,23 @@ export function CockpitShell() {
       <div className="cockpit-body">
         <ProfileSidebar />
         <main className="workspace">
+          {healthAvailable && <WorkspaceTabs />}
           <ActionNotice />
-          {open ? <ProfileWorkspace key={open.key} open={open} summary={summary} /> : <EmptyState />}
+          {showHealth && summary ? (
+            <Suspense
+              fallback={
+                <div className="health-waiting" role="status">
+                  <span className="spinner" aria-hidden="true" /> Loading the health panels…
+                </div>
+              }
+            >
+              <HealthView summary={summary} />
+            </Suspense>
+          ) : open ? (
+            <ProfileWorkspace key={open.key} open={open} summary={summary} />
+          ) : (
+            <EmptyState />
+          )}
         </main>
       </div>
       <StatusBar />

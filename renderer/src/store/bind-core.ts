@@ -3,6 +3,8 @@
 import type { Core } from '../api/connect-core';
 import { useAppInfoStore } from './app-info-store';
 import { setApi } from './core-api';
+import { onMonitorState, releaseAllOnExit, resyncTargets } from './health-actions';
+import { useHealthStore } from './health-store';
 import { useLinkStore } from './link-store';
 import { useProfilesStore } from './profiles-store';
 import { useSandboxStore } from './sandbox-store';
@@ -32,6 +34,7 @@ export function bindCore(core: Core): void {
     if (state.state === 'open' && dropped) {
       dropped = false;
       void loadAll();
+      resyncTargets();
     } else if (state.state === 'down') {
       dropped = true;
     }
@@ -45,6 +48,10 @@ export function bindCore(core: Core): void {
     useSandboxStore.getState().set(sandbox);
     refreshSoon();
   });
+
+  core.api.on('monitor/sample', (sample) => useHealthStore.getState().applySample(sample));
+  core.api.on('monitor/state', onMonitorState);
+  window.addEventListener('pagehide', releaseAllOnExit);
 
   void loadAll();
 }

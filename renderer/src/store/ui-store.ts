@@ -3,6 +3,7 @@
 import { create } from 'zustand';
 import type { HostKeyChallenge } from '../../../shared/api';
 import type { FlightdeckError } from '../../../shared/errors';
+import type { LocksPanel } from '../../../shared/monitor';
 import type { FieldIssues } from '../profile-form/field-issues';
 import { sameForm, type ProfileForm, type SecretEdits } from '../profile-form/profile-form';
 
@@ -27,7 +28,8 @@ export interface EditorState {
 
 export type Dialog =
   | { kind: 'delete'; profileId: string }
-  | { kind: 'host-key'; profileId: string; challenge: HostKeyChallenge; trusting: boolean; error?: FlightdeckError };
+  | { kind: 'host-key'; profileId: string; challenge: HostKeyChallenge; trusting: boolean; error?: FlightdeckError }
+  | { kind: 'signal-backend'; profileId: string; action: 'cancel' | 'terminate'; session: LocksPanel['blockers'][number] };
 
 interface UiStore {
   selection: Selection;
