@@ -526,6 +526,7 @@ class PostgresSampler implements Sampler {
         from ${schema}.pg_stat_statements(false) s`);
     let costMs = Math.max(0, performance.now() - t - roundTripMs);
 
+    const T1 = performance.now();
     const generation = this.statementsResetMarker;
     const rows: CounterRow[] = [];
     for (const line of read?.entries ? read.entries.split('\n') : []) {
@@ -540,7 +541,9 @@ class PostgresSampler implements Sampler {
       if (at < 0) continue;
       rows.push({ key: line.slice(0, at), values: line.slice(at + 1), generation });
     }
+    const T2 = performance.now();
     const interval = this.statementCounters.update(readAt, rows);
+    const T3 = performance.now();
 
     let top: StatementsPanel['top'] = [];
     if (interval) {
@@ -573,6 +576,7 @@ class PostgresSampler implements Sampler {
       }));
     }
     // Smoothed, so one slow reading (a text fetch, a busy moment) does not stall the panel.
+    console.error('TIMING parse', (T2-T1).toFixed(1), 'update', (T3-T2).toFixed(1), 'rest', (performance.now()-T3).toFixed(1), 'deltas', interval?.deltas.size, 'rows', rows.length);
     costMs += this.deferredCostMs;
     this.deferredCostMs = 0;
     this.statementsCostMs = this.statementsCostMs === 0 ? costMs : (this.statementsCostMs + costMs) / 2;

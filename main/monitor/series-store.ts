@@ -2,36 +2,9 @@
 // is allocated once and stays flat however long the watch. Reads downsample with LTTB (the
 // `downsample` package) to the number of points a chart can draw.
 import { LTTB } from 'downsample';
-import { seriesKeys, type Sample, type Series, type SeriesKey } from '../../shared/monitor';
+import { seriesKeys, seriesValues, type Sample, type Series, type SeriesKey } from '../../shared/monitor';
 
 export const defaultCapacity = 24 * 60 * 60;
-
-/** The number each series takes from a sample; NaN when the panel was not read. */
-export function seriesValues(s: Sample): Record<SeriesKey, number> {
-  const lags = s.replication ? [...s.replication.replicas, ...(s.replication.self ? [s.replication.self] : [])] : [];
-  const maxOf = (xs: (number | null)[]) => {
-    const known = xs.filter((x): x is number => x !== null);
-    return known.length ? Math.max(...known) : s.replication ? 0 : NaN;
-  };
-  const num = (x: number | null | undefined) => (x === null || x === undefined ? NaN : x);
-  return {
-    'pool.total': num(s.pool?.total),
-    'pool.active': num(s.pool?.active),
-    'pool.idle': num(s.pool?.idle),
-    'pool.idleInTransaction': num(s.pool?.idleInTransaction),
-    'pool.waiting': num(s.pool?.waiting),
-    'pool.max': num(s.pool?.max),
-    'locks.waiting': num(s.locks?.waiting),
-    'replication.maxLagBytes': maxOf(lags.map((l) => l.lagBytes)),
-    'replication.maxLagSeconds': maxOf(lags.map((l) => l.lagSeconds)),
-    'activity.commitsPerSec': num(s.activity?.commitsPerSec),
-    'activity.rollbacksPerSec': num(s.activity?.rollbacksPerSec),
-    'activity.deadlocksPerSec': num(s.activity?.deadlocksPerSec),
-    'activity.longRunning': num(s.activity?.longRunning.length),
-    'activity.idleInTransaction': num(s.activity?.idleInTransaction.length),
-    'sample.durationMs': s.durationMs,
-  };
-}
 
 /** One ring of sample times shared by every series, and one ring of values per series key. */
 export class SeriesStore {

@@ -2,7 +2,8 @@
 // missing readings, and LTTB downsampling to the chart's width.
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../shared/monitor';
-import { SeriesStore, seriesValues } from '../../main/monitor/series-store';
+import { seriesValues } from '../../shared/monitor';
+import { SeriesStore } from '../../main/monitor/series-store';
 
 function sample(time: number, total: number, over: Partial<Sample> = {}): Sample {
   return {

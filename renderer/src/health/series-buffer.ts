@@ -4,7 +4,7 @@
 // column: when it grows past that, it is thinned to the minimum and maximum of each column's worth
 // of time, so spikes (a lock pile-up, a lag peak) and dips (commits falling to zero) survive the
 // thinning and the memory used stays flat however long the view stays open.
-import type { Sample, SeriesKey } from '../../../shared/monitor';
+import { seriesValues, type Sample, type SeriesKey } from '../../../shared/monitor';
 
 export type Point = readonly [time: number, value: number];
 
@@ -32,24 +32,9 @@ export function emptySeriesSet(): SeriesSet {
 /** The charted numbers of one sample, as main's series store derives them; a panel that was not
  * read this time gives no point rather than a zero that would look like a reading. */
 export function chartedValues(s: Sample): Partial<Record<ChartedKey, number>> {
+  const all = seriesValues(s);
   const out: Partial<Record<ChartedKey, number>> = {};
-  if (s.pool) {
-    out['pool.total'] = s.pool.total;
-    out['pool.active'] = s.pool.active;
-    out['pool.idle'] = s.pool.idle;
-    out['pool.idleInTransaction'] = s.pool.idleInTransaction;
-    out['pool.waiting'] = s.pool.waiting;
-  }
-  if (s.locks) out['locks.waiting'] = s.locks.waiting;
-  if (s.replication) {
-    const lags = [...s.replication.replicas.map((r) => r.lagSeconds), s.replication.self?.lagSeconds ?? null].filter((x): x is number => x !== null);
-    out['replication.maxLagSeconds'] = lags.length ? Math.max(...lags) : 0;
-  }
-  if (s.activity) {
-    if (s.activity.commitsPerSec !== null) out['activity.commitsPerSec'] = s.activity.commitsPerSec;
-    if (s.activity.rollbacksPerSec !== null) out['activity.rollbacksPerSec'] = s.activity.rollbacksPerSec;
-    if (s.activity.deadlocksPerSec !== null) out['activity.deadlocksPerSec'] = s.activity.deadlocksPerSec;
-  }
+  for (const key of chartedKeys) if (!Number.isNaN(all[key])) out[key] = all[key];
   return out;
 }
 
