@@ -71,6 +71,11 @@ export function classifyConnectError(err: unknown, ctx: ConnectContext): Flightd
   }
 
   const code = e.code;
+  // A session that was established and then ended by the server (restart, pg_terminate_backend,
+  // KILL) or the network: the pool must reconnect, and a monitor shows the target as stale.
+  if (['57P01', '57P02', '57P03', 'PROTOCOL_CONNECTION_LOST'].includes(String(code)) || /Connection terminated unexpectedly|terminating connection due to|Connection lost: The server closed the connection/i.test(raw)) {
+    return new FlightdeckError('CONNECTION_LOST', `The connection to ${ctx.target} was closed by the server or the network${via(ctx)}: ${msg}`, 'The server may be restarting, or someone ended this session; Flightdeck reconnects on the next use.', details);
+  }
   // Statement-level limits first: their messages mention time-outs, but the connection is fine.
   if (code === '55P03' || code === 'ER_LOCK_WAIT_TIMEOUT' || /Lock wait timeout exceeded/i.test(raw)) {
     return new FlightdeckError('LOCK_TIMEOUT', `A lock was not granted in time on ${ctx.target}: ${msg}`, 'Another session holds a conflicting lock; find it in the locks panel (or pg_locks / performance_schema.data_lock_waits), or retry later.', details);
@@ -119,7 +124,7 @@ export function classifyConnectError(err: unknown, ctx: ConnectContext): Flightd
       break;
   }
   if (/timeout|timed out|Server selection timed out/i.test(raw)) return timeoutError(ctx, details);
-  if (/Connection terminated unexpectedly|ECONNRESET|socket hang up/i.test(raw)) {
+  if (/ECONNRESET|socket hang up/i.test(raw)) {
     return new FlightdeckError('CONNECTION_REFUSED', `${ctx.target} closed the connection during the handshake${via(ctx)}: ${msg}`, `Check that ${ctx.target} is a ${engineName} server and that the port is right.`, details);
   }
   return new FlightdeckError('QUERY_FAILED', `${engineName} at ${ctx.target}: ${msg}`, 'See the server\'s message above; the server log may say more.', details);

@@ -22,50 +22,61 @@ export interface CounterInterval {
 }
 
 export class CounterTracker {
-  private previous: Map<string, CounterRow> | undefined;
+  /** The previous reading, updated in place: with thousands of keys (one per tracked statement)
+   * refilling a fresh map every reading costs more than the comparison itself. */
+  private readonly previous = new Map<string, { values: readonly number[] | string; generation?: string; seen: number }>();
+  private readings = 0;
   private previousAt = 0;
 
   /** Records a reading taken at `at` (epoch ms); returns the interval since the previous reading,
-   * or null for the first one (a rate needs two readings). Thousands of rows (one per tracked
-   * statement) go through here every few seconds, so it allocates only for rows that moved. */
+   * or null for the first one (a rate needs two readings). Allocates only for rows that moved. */
   update(at: number, rows: Iterable<CounterRow>): CounterInterval | null {
-    const current = new Map<string, CounterRow>();
+    const first = this.readings === 0;
+    const reading = ++this.readings;
     const deltas = new Map<string, number[]>();
-    const before = this.previous;
     for (const row of rows) {
-      current.set(row.key, row);
-      if (!before) continue;
-      const prev = before.get(row.key);
-      if (prev && prev.generation === row.generation && typeof row.values === 'string' && row.values === prev.values) continue;
-      const values = numbers(row.values);
-      const prevValues = prev ? numbers(prev.values) : [];
-      let restarted = !prev || prev.generation !== row.generation;
-      let moved = false;
-      if (!restarted) {
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i]!;
-          const p = prevValues[i] ?? 0;
-          if (v < p) restarted = true;
-          else if (v !== p) moved = true;
+      const prev = this.previous.get(row.key);
+      if (!prev) {
+        this.previous.set(row.key, { values: row.values, generation: row.generation, seen: reading });
+        if (!first) {
+          const values = numbers(row.values);
+          if (values.some((v) => v !== 0)) deltas.set(row.key, values.slice());
         }
+        continue;
       }
+      prev.seen = reading;
+      if (prev.generation === row.generation && typeof row.values === 'string' && row.values === prev.values) continue;
+      const values = numbers(row.values);
+      const prevValues = numbers(prev.values);
+      let restarted = prev.generation !== row.generation;
+      let moved = false;
+      for (let i = 0; i < values.length && !restarted; i++) {
+        const v = values[i]!;
+        const p = prevValues[i] ?? 0;
+        if (v < p) restarted = true;
+        else if (v !== p) moved = true;
+      }
+      prev.values = row.values;
+      prev.generation = row.generation;
       if (restarted) {
         if (values.some((v) => v !== 0)) deltas.set(row.key, values.slice());
       } else if (moved) {
         deltas.set(row.key, values.map((v, i) => v - (prevValues[i] ?? 0)));
       }
     }
+    // Keys the server no longer reports (an evicted statement, a dropped database).
+    for (const [key, entry] of this.previous) if (entry.seen !== reading) this.previous.delete(key);
     const elapsedMs = at - this.previousAt;
-    this.previous = current;
     this.previousAt = at;
     // A clock that stepped back gives no meaningful rate; the next reading will.
-    if (!before || elapsedMs <= 0) return null;
+    if (first || elapsedMs <= 0) return null;
     return { elapsedMs, deltas };
   }
 
   /** Forgets the previous reading, e.g. after the statistics source changed. */
   clear(): void {
-    this.previous = undefined;
+    this.previous.clear();
+    this.readings = 0;
   }
 }
 

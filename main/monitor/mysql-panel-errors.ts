@@ -67,8 +67,9 @@ const lostMessages = /Pool is closed|closed state|Connection lost|Connection was
 
 /**
  * The error to throw from sample() when the monitoring session is unusable, or undefined when the
- * failure belongs to one panel. The adapter classifies a dropped socket as QUERY_FAILED (its rules
- * are written for connecting), so a lost session is re-raised with a connection-level code.
+ * failure belongs to one panel. Not every way a MySQL session dies reaches the adapter's
+ * classification as CONNECTION_LOST (a killed or closed pool, network read errors), so a lost
+ * session is re-raised with that connection-level code here.
  */
 export function sessionFailure(e: unknown): FlightdeckError | undefined {
   if (e instanceof FlightdeckError && connectionLevelCodes.has(e.code)) return e;
@@ -76,7 +77,7 @@ export function sessionFailure(e: unknown): FlightdeckError | undefined {
   const message = driverMessage(e);
   if ((code && lostCodes.has(code)) || lostMessages.test(message)) {
     return new FlightdeckError(
-      'CONNECTION_REFUSED',
+      'CONNECTION_LOST',
       `The monitoring session lost its connection to the server: ${message}`,
       'The server closed the connection (restart, KILL, wait_timeout, network) or refuses new sessions (max_connections reached); sampling resumes when it accepts a connection again.',
       { ...(code ? { driverCode: code } : {}), driverMessage: message },

@@ -18,13 +18,19 @@ const topNames = 10;
  * cannot make one sample megabytes large. */
 const activityRowLimit = 500;
 /** Server time the statements panel may spend per second of wall time. Reading
- * pg_stat_statements builds every entry's ~40 columns whatever we select (about 1.5 µs per entry),
- * so with thousands of entries it is read less often than every sample to stay within budget. */
-const statementsBudgetMsPerSec = 3;
+ * pg_stat_statements builds every entry's ~40 columns whatever we select (1.5–2 µs per entry), so
+ * with thousands of entries it is read less often than every sample. The other panels cost about
+ * 1.7 ms per sample with 200 sessions, so the sampler as a whole stays under 5 ms of server time
+ * per second. */
+const statementsBudgetMsPerSec = 2.5;
 /** However expensive, statements are read at least this often, or the panel would be useless. */
 const statementsMaxGapMs = 30_000;
-/** Query texts kept for the top statements; texts are fetched only for statements not cached. */
-const textCacheLimit = 2000;
+/** Characters of query text kept in the cache (oldest use out first). */
+const textCacheChars = 4_000_000;
+/** Fetching any text reads every entry's text on the server, so when some top statements lack
+ * theirs, the texts of up to this many other statements that ran in the interval come along: a
+ * busy server's top list changes often, and its next members are then already known. */
+const textFetchLimit = 500;
 /** A counters reading cheaper than this fetches the new top statements' texts in the same sample;
  * a dearer one leaves them to the next sample, so no single sample pays for both. */
 const textsSameSampleMs = 10;
@@ -35,12 +41,13 @@ export const postgresSampler: SamplerFactory = (session, opts) => new PostgresSa
  * the monitor's own cost benchmark) can tell Flightdeck's sampling apart. */
 const tag = (panel: string) => `/* flightdeck/monitor: ${panel} */`;
 
+// PostgreSQL 16 added reserved_connections (for pg_use_reserved_connections); older servers do not
+// know the name, which current_setting's missing_ok turns into null. (Comments stay out of the SQL
+// text, which pg_stat_activity and pg_stat_statements show.)
 const poolSql = `${tag('pool')}
 select current_setting('server_version_num')::int as version,
        current_setting('max_connections')::int as max_connections,
        current_setting('superuser_reserved_connections')::int as superuser_reserved,
-       -- PostgreSQL 16 added reserved_connections (for pg_use_reserved_connections); older
-       -- servers do not know the name, which missing_ok turns into null.
        coalesce(current_setting('reserved_connections', true)::int, 0) as reserved,
        (select count(*) from pg_stat_activity
          where wait_event_type = 'Lock' and pid <> pg_backend_pid())::int as lock_waiters,
@@ -67,7 +74,11 @@ const relationNameSql = (l: string) => `case
 // pg_blocking_pids() takes the lock manager's partition locks and is costly; it runs only for
 // sessions already waiting on a lock, and this whole query only when the pool query saw one. Both
 // CTEs call volatile functions, so PostgreSQL evaluates each once (no MATERIALIZED keyword needed,
-// which PostgreSQL 10 and 11 would not parse).
+// which PostgreSQL 10 and 11 would not parse). Besides the awaited lock, pg_locks gives the tuple
+// lock a row waiter already holds: it names the table of a row wait, whose awaited lock (the
+// holder's transactionid) has no relation. waitstart (PostgreSQL 14+) is when the wait began; just
+// after a wait starts it is still null, and older servers lack it: there, the statement's last
+// state change is the best bound.
 const locksSql = (version: number) => `${tag('locks')}
 with waiting as (
   select a.pid, coalesce(a.usename::text, '') as usr, coalesce(a.application_name, '') as app,
@@ -80,13 +91,9 @@ with waiting as (
          l.transactionid::text as xid, l.virtualxid, l.classid, l.objid, l.objsubid,
          ${version >= 140000 ? 'l.waitstart' : 'null::timestamptz as waitstart'}
     from pg_locks l
-   -- Besides the awaited lock, the tuple lock a row waiter already holds: it names the table of a
-   -- row wait whose awaited lock (the holder's transactionid) has no relation.
    where l.pid in (select pid from waiting) and (not l.granted or l.locktype = 'tuple')
 ), waits as (
   select w.pid, w.usr, w.app, w.query, w.blocked_by,
-         -- waitstart (PostgreSQL 14+) is when this lock wait began; before it is set (a moment after
-         -- the wait starts) and on older servers, the statement's state change is the best bound.
          greatest(0, extract(epoch from now() - coalesce(l.waitstart, w.state_change)) * 1000)::float8 as wait_ms,
          l.locktype, l.mode, l.xid, l.virtualxid, l.classid::bigint as classid, l.objid::bigint as objid, l.objsubid,
          ${relationNameSql('l')} as relation,
@@ -151,9 +158,10 @@ select coalesce((select json_agg(s) from (
                    'commits', xact_commit, 'rollbacks', xact_rollback, 'deadlocks', deadlocks, 'tempFiles', temp_files))
                    from pg_stat_database), '[]'::json) as databases`;
 
+// shared_preload_libraries is readable by members of pg_read_all_settings (pg_monitor); others
+// get no row, so null means "unknown".
 const extensionSql = `${tag('statements')}
 select n.nspname as schema, e.extversion as version, pg_is_in_recovery() as in_recovery, current_database() as db,
-       -- Readable by members of pg_read_all_settings (pg_monitor); hidden (null) for others.
        (select setting from pg_settings where name = 'shared_preload_libraries') as preload
   from (select 1) one
   left join pg_extension e on e.extname = 'pg_stat_statements'
@@ -244,6 +252,7 @@ class PostgresSampler implements Sampler {
   /** Server time spent on deferred text fetches, charged to the next reading's cost. */
   private deferredCostMs = 0;
   private readonly texts = new Map<string, string>();
+  private textChars = 0;
   /** Top statements shown without their text yet (see textsSameSampleMs). */
   private pendingTexts: string[] = [];
 
@@ -447,7 +456,7 @@ class PostgresSampler implements Sampler {
         const t = performance.now();
         await this.fetchTexts(quoteIdent(this.extension.schema), ids);
         this.deferredCostMs += performance.now() - t;
-        last.panel = { ...last.panel, top: last.panel.top.map((r) => ({ ...r, query: this.texts.get(r.id) ?? r.query })) };
+        last.panel = { ...last.panel, top: last.panel.top.map((r) => ({ ...r, query: r.query || this.text(r.id) })) };
       }
       return last.panel;
     }
@@ -513,37 +522,25 @@ class PostgresSampler implements Sampler {
     const readAt = Date.now();
     const t = performance.now();
     // showtext => false: the texts live in a file that would be read whole for every call; they
-    // are fetched below only for the few statements shown, and cached. The entries come back as
-    // one text value, a line each: the server spends the same time producing it as producing one
-    // row per entry (measured), and splitting lines costs the client a fraction of decoding
-    // thousands of protocol rows. Statements of other users have a null queryid unless we may read
-    // all statistics; they count as tracked but cannot be told apart.
-    const [read] = await this.session.query<{ tracked: number; entries: string | null }>(`${tag('statements')}
-      select count(*)::int as tracked,
-             string_agg(concat_ws(' ', s.queryid, s.userid, s.dbid, ${atLeast(1, 9) ? 's.toplevel::int' : "'-'"}, s.calls,
-                                  ${atLeast(1, 8) ? 's.total_exec_time + s.total_plan_time' : 's.total_time'}, s.rows), E'\\n')
-               filter (where s.queryid is not null) as entries
+    // are fetched below only for the few statements shown, and cached. Each entry comes back as
+    // two text fields, its identity and its counters: the server spends the same time as on
+    // separate columns (measured), the client decodes two fields instead of seven, and the
+    // tracker skips the many entries whose counters text did not change without parsing them.
+    // Statements of other users have a null queryid unless we may read all statistics; they count
+    // as tracked but cannot be told apart.
+    const entries = await this.session.query<{ k: string | null; v: string }>(`${tag('statements')}
+      select case when s.queryid is not null
+                  then concat_ws(' ', s.queryid, s.userid, s.dbid, ${atLeast(1, 9) ? 's.toplevel::int' : "'-'"}) end as k,
+             concat_ws(' ', s.calls, ${atLeast(1, 8) ? 's.total_exec_time + s.total_plan_time' : 's.total_time'}, s.rows) as v
         from ${schema}.pg_stat_statements(false) s`);
     let costMs = Math.max(0, performance.now() - t - roundTripMs);
 
-    const T1 = performance.now();
     const generation = this.statementsResetMarker;
     const rows: CounterRow[] = [];
-    for (const line of read?.entries ? read.entries.split('\n') : []) {
-      // "queryid userid dbid toplevel" is the entry's identity (toplevel: with
-      // pg_stat_statements.track = all a statement has an entry per nesting level); "calls
-      // total_ms rows" stays text, so the tracker skips the many entries that did not move.
-      let at = -1;
-      for (let field = 0; field < 4; field++) {
-        at = line.indexOf(' ', at + 1);
-        if (at < 0) break;
-      }
-      if (at < 0) continue;
-      rows.push({ key: line.slice(0, at), values: line.slice(at + 1), generation });
-    }
-    const T2 = performance.now();
+    // "queryid userid dbid toplevel" is an entry's identity (toplevel: with
+    // pg_stat_statements.track = all a statement has an entry per nesting level).
+    for (const e of entries) if (e.k !== null) rows.push({ key: e.k, values: e.v, generation });
     const interval = this.statementCounters.update(readAt, rows);
-    const T3 = performance.now();
 
     let top: StatementsPanel['top'] = [];
     if (interval) {
@@ -555,8 +552,13 @@ class PostgresSampler implements Sampler {
         const sum = byId.get(id) ?? [0, 0, 0];
         byId.set(id, [sum[0] + calls, sum[1] + ms, sum[2] + n]);
       }
-      const chosen = [...byId].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]).slice(0, this.opts.topStatements);
-      const missing = chosen.map(([id]) => id).filter((id) => !this.texts.has(id));
+      const ranked = [...byId].sort((a, b) => b[1][1] - a[1][1] || b[1][0] - a[1][0]);
+      const chosen = ranked.slice(0, this.opts.topStatements);
+      let missing = chosen.map(([id]) => id).filter((id) => !this.texts.has(id));
+      if (missing.length > 0) {
+        const more = ranked.slice(this.opts.topStatements).map(([id]) => id).filter((id) => !this.texts.has(id));
+        missing = [...missing, ...more].slice(0, Math.max(missing.length, textFetchLimit));
+      }
       this.pendingTexts = [];
       if (missing.length > 0 && costMs < textsSameSampleMs) {
         const t2 = performance.now();
@@ -567,7 +569,7 @@ class PostgresSampler implements Sampler {
       }
       top = chosen.map(([id, [calls, ms, n]]) => ({
         id,
-        query: this.texts.get(id) ?? '',
+        query: this.text(id),
         callsPerSec: round(perSecond(calls, interval.elapsedMs), 4),
         totalMsPerSec: round(perSecond(ms, interval.elapsedMs), 4),
         meanMs: calls > 0 ? round(ms / calls, 4) : null,
@@ -576,24 +578,41 @@ class PostgresSampler implements Sampler {
       }));
     }
     // Smoothed, so one slow reading (a text fetch, a busy moment) does not stall the panel.
-    console.error('TIMING parse', (T2-T1).toFixed(1), 'update', (T3-T2).toFixed(1), 'rest', (performance.now()-T3).toFixed(1), 'deltas', interval?.deltas.size, 'rows', rows.length);
     costMs += this.deferredCostMs;
     this.deferredCostMs = 0;
     this.statementsCostMs = this.statementsCostMs === 0 ? costMs : (this.statementsCostMs + costMs) / 2;
-    return { available: true, top, tracked: read?.tracked ?? 0, readAt, intervalMs: interval?.elapsedMs ?? null };
+    return { available: true, top, tracked: entries.length, readAt, intervalMs: interval?.elapsedMs ?? null };
   }
 
-  /** Reads the texts of the given statements into the cache. The text file is read whole whatever
-   * the filter, which is why this runs only for statements shown and not cached. */
+  /** A statement's cached text ('' until fetched), marked as recently used. */
+  private text(id: string): string {
+    const t = this.texts.get(id);
+    if (t === undefined) return '';
+    // A Map iterates in insertion order: re-inserting keeps the texts in use away from eviction.
+    this.texts.delete(id);
+    this.texts.set(id, t);
+    return t;
+  }
+
+  /** Reads the texts of the given statements into the cache. The server reads its whole text file
+   * and builds every entry whatever the filter, which is why this runs only when a top statement
+   * lacks its text. The ids join as a hashed set, not one array scan per entry. */
   private async fetchTexts(schema: string, ids: string[]): Promise<void> {
     const rows = await this.session.query<{ id: string; query: string }>(`${tag('statements')}
-      select distinct on (queryid) queryid::text as id, left(coalesce(query, ''), ${queryTextChars}) as query
-        from ${schema}.pg_stat_statements(true)
-       where queryid = any($1::bigint[])`, [ids]);
+      select distinct on (s.queryid) s.queryid::text as id, left(coalesce(s.query, ''), ${queryTextChars}) as query
+        from ${schema}.pg_stat_statements(true) s
+        join (select distinct unnest($1::bigint[]) as id) wanted on wanted.id = s.queryid`, [ids]);
     for (const r of rows) {
-      // Oldest first out: a Map iterates in insertion order.
-      if (this.texts.size >= textCacheLimit) this.texts.delete(this.texts.keys().next().value!);
+      const old = this.texts.get(r.id);
+      if (old !== undefined) this.textChars -= old.length;
+      this.texts.delete(r.id);
       this.texts.set(r.id, r.query);
+      this.textChars += r.query.length;
+    }
+    for (const [id, t] of this.texts) {
+      if (this.textChars <= textCacheChars) break;
+      this.texts.delete(id);
+      this.textChars -= t.length;
     }
   }
 }
