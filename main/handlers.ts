@@ -31,6 +31,7 @@ export function createHandlers(s: Services): Handlers {
       }
       // New settings mean the open pool (and tunnel) no longer describe the profile.
       await s.connections.close(saved.id);
+      await s.monitor.restart(saved.id);
       return summarize(saved);
     },
 
@@ -42,6 +43,7 @@ export function createHandlers(s: Services): Handlers {
     },
 
     'profiles/delete': async ({ id }) => {
+      await s.monitor.forget(id);
       await s.connections.close(id);
       await s.profiles.delete(id);
       await s.secretStore.delete(id);

@@ -80,6 +80,40 @@ export class MonitorService {
     return target.state;
   }
 
+  /** Adds samples taken elsewhere to a profile's history before its monitoring starts (the
+   * monitor benchmark loads 24 h this way). The history's times only grow, so this is refused while
+   * the target samples, and samples not newer than what the history already holds are skipped.
+   * The target is left stopped; start() carries the history on, as it does after a stop. */
+  async importHistory(profileId: string, samples: readonly Sample[]): Promise<number> {
+    let target = this.targets.get(profileId);
+    if (target && !target.stopped) {
+      throw new FlightdeckError('INVALID_INPUT', 'History can only be imported while the profile is not being monitored.', 'Stop its health panels first.');
+    }
+    if (!target) {
+      const profile = await this.deps.profiles.get(profileId);
+      target = {
+        profileId,
+        engine: profile.engine,
+        // Never used: start() replaces a stopped target's options with its own.
+        opts: { intervalMs: 1000, longRunningMs: 60_000 },
+        state: { profileId, state: 'stopped', intervalMs: 1000, lastGoodAt: null },
+        series: new SeriesStore(),
+        inFlight: false,
+        stopped: true,
+        failures: 0,
+      };
+      this.targets.set(profileId, target);
+    }
+    let added = 0;
+    for (const sample of samples) {
+      if (target.latest && sample.time <= target.latest.time) continue;
+      target.series.add(sample);
+      target.latest = sample;
+      added++;
+    }
+    return added;
+  }
+
   async stop(profileId: string): Promise<MonitorState | undefined> {
     const target = this.targets.get(profileId);
     if (!target) return undefined;
@@ -90,6 +124,20 @@ export class MonitorService {
     target.sampler = undefined;
     this.setState(target, { state: 'stopped' });
     return target.state;
+  }
+
+  /** After a profile's settings change: a running target reconnects with the new ones, history kept. */
+  async restart(profileId: string): Promise<void> {
+    const target = this.targets.get(profileId);
+    if (!target || target.stopped) return;
+    await this.stop(profileId);
+    await this.start(profileId, target.opts);
+  }
+
+  /** A deleted profile's target goes away with its history. */
+  async forget(profileId: string): Promise<void> {
+    await this.stop(profileId);
+    this.targets.delete(profileId);
   }
 
   async stopAll(): Promise<void> {

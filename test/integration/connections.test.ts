@@ -127,18 +127,23 @@ describeWith('postgres', 'PostgreSQL test connection', (s) => {
   });
 
   it('names its sessions flightdeck/<role> and closes them with the connection', async () => {
-    const conn = await connectProfile(pgProfile(s), { dbPassword: s.password }, { hostKeys, role: 'monitor' });
+    // A database of its own: other test files run flightdeck/monitor sessions on this server too.
+    const db = 'fd_session_names';
     const direct = new pg.Client({ host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: s.database });
     await direct.connect();
-    const count = async () => (await direct.query("select count(*)::int as n from pg_stat_activity where application_name = 'flightdeck/monitor'")).rows[0].n as number;
+    await direct.query(`drop database if exists ${db}`);
+    await direct.query(`create database ${db} owner ${s.user}`);
+    const conn = await connectProfile(pgProfile(s, { database: db }), { dbPassword: s.password }, { hostKeys, role: 'monitor' });
+    const count = async () => (await direct.query("select count(*)::int as n from pg_stat_activity where application_name = 'flightdeck/monitor' and datname = $1", [db])).rows[0].n as number;
     try {
       expect(await count()).toBeGreaterThanOrEqual(1);
       await conn.close();
       for (let i = 0; i < 20 && (await count()) > 0; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await count()).toBe(0);
     } finally {
-      await direct.end();
       await conn.close();
+      await direct.query(`drop database if exists ${db}`);
+      await direct.end();
     }
   });
 
