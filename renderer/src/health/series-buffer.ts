@@ -96,21 +96,6 @@ export function mergeFetched(fetched: readonly Point[], current: readonly Point[
   return newer.length ? [...fetched, ...newer] : fetched;
 }
 
-/**
- * Chart rows with a break wherever no sample came for longer than `gapMs`: a lost connection must
- * read as a hole in the line, not as a straight line drawn through the outage.
- */
-export function withGaps(points: readonly Point[], gapMs: number): [number, number | null][] {
-  const out: [number, number | null][] = [];
-  let prev: number | undefined;
-  for (const [t, v] of points) {
-    if (prev !== undefined && t - prev > gapMs) out.push([prev + 1, null]);
-    out.push([t, v]);
-    prev = t;
-  }
-  return out;
-}
-
 /** The point closest in time to `t` (binary search; points are in time order). */
 export function nearest(points: readonly Point[], t: number): Point | undefined {
   if (!points.length) return undefined;
