@@ -1,18 +1,10 @@
 // Free loopback ports for the ephemeral test servers: the OS picks one with listen(0). Another
 // process could take it before the server binds, so servers that fail to bind get a new one.
 import * as net from 'node:net';
+import { freeLoopbackPort } from '../../main/servers/postgres-cluster';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error('the OS assigned no port'))));
-    });
-  });
-}
+/** The product's own chooser: listen(0) on 127.0.0.1, then close. */
+export const freePort = freeLoopbackPort;
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
