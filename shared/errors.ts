@@ -39,6 +39,13 @@ export const errorCodes = [
   'QUERY_TIMEOUT',
   'LOCK_TIMEOUT',
   'CANCELLED',
+  // migrations
+  'MIGRATION_SET_INVALID',
+  'MIGRATION_SYNTAX',
+  'MIGRATION_FAILED',
+  'MIGRATION_DIRTY',
+  'MIGRATION_NOT_FOUND',
+  'RUNNER_LOCKED',
   'INTERNAL',
 ] as const;
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectCommand, connectHelp } from './connect-command';
+import { migrateCommand, migrateHelp } from './migrate-command';
 import { monitorCommand, monitorHelp } from './monitor-command';
 import { sandboxCommand, sandboxHelp } from './sandbox-command';
 import { serveCommand, serveHelp } from './serve-command';
@@ -14,6 +15,8 @@ Usage: flightdeck <command> [options]
 
 Commands:
   connect <url>   test a connection: version, user, privileges, read/write probe
+  migrate <action> <url> --migrations DIR
+                  status, up [N], down [N], goto V, force V: run a migration set safely
   monitor <url>   sample pool, locks, replication, activity and statements every second
   serve           serve the cockpit in a browser on 127.0.0.1
   sandbox         run the built-in PostgreSQL primary + streaming replica with demo data
@@ -30,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'connect':
       return connectCommand(rest);
+    case 'migrate':
+      return migrateCommand(rest);
     case 'monitor':
       return monitorCommand(rest);
     case 'serve':
@@ -44,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h': {
-      const topic = { connect: connectHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
+      const topic = { connect: connectHelp, migrate: migrateHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
       process.stdout.write(`${topic ?? help}\n`);
       return 0;
     }

@@ -46,6 +46,18 @@ export interface EngineSession {
 export interface SqlSession extends EngineSession {
   readonly engine: 'postgres' | 'mysql';
   query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** One server session held for a caller that needs session state: transactions, session locks. */
+  pin(): Promise<PinnedSql>;
+}
+
+/** A single server session taken out of the pool. */
+export interface PinnedSql {
+  /** The server's id for the session (PostgreSQL backend pid, MySQL connection id). */
+  readonly processId: number;
+  /** Driver errors come through unchanged, so callers see the SQLSTATE, errno and position. */
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Gives the session back; destroy it when its state (settings, locks) must not be reused. */
+  release(destroy: boolean): void;
 }
 
 export function isSqlSession(s: EngineSession): s is SqlSession {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, PoolOptions, RowDataPacket, SslOptions } from 'mysql2/promise';
 import { FlightdeckError } from '../../shared/errors';
-import { applicationName, expectedServerName, probeSuffix, readTlsFiles, type DriverParams, type EngineSession, type Inspection, type Row, type SqlSession } from './adapter';
+import { applicationName, expectedServerName, probeSuffix, readTlsFiles, type DriverParams, type EngineSession, type Inspection, type PinnedSql, type Row, type SqlSession } from './adapter';
 import { classifyConnectError } from './errors';
 
 export async function openMysql(p: DriverParams): Promise<EngineSession> {
@@ -218,6 +218,15 @@ class MysqlSession implements SqlSession {
     } finally {
       conn.release();
     }
+  }
+
+  async pin(): Promise<PinnedSql> {
+    const conn = await this.acquire();
+    return {
+      processId: conn.threadId,
+      query: async <T extends Row = Row>(sql: string, params?: unknown[]) => (await conn.query<RowDataPacket[]>(sql, params))[0] as unknown as T[],
+      release: (destroy: boolean) => (destroy ? conn.destroy() : conn.release()),
+    };
   }
 
   async close(): Promise<void> {

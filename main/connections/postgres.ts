@@ -3,7 +3,7 @@
 import net from 'node:net';
 import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
-import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection, type Row, type SqlSession } from './adapter';
+import { applicationName, nodeTlsOptions, probeSuffix, type DriverParams, type EngineSession, type Inspection, type PinnedSql, type Row, type SqlSession } from './adapter';
 import { classifyConnectError } from './errors';
 
 export async function openPostgres(p: DriverParams): Promise<EngineSession> {
@@ -177,6 +177,17 @@ class PostgresSession implements SqlSession {
     } catch (e) {
       throw classifyConnectError(e, this.p.ctx);
     }
+  }
+
+  async pin(): Promise<PinnedSql> {
+    const client = await this.pool.connect().catch((e) => {
+      throw classifyConnectError(e, this.p.ctx);
+    });
+    return {
+      processId: (client as pg.PoolClient & { processID: number }).processID,
+      query: async <T extends Row = Row>(sql: string, params?: unknown[]) => (await client.query<T>(sql, params)).rows,
+      release: (destroy: boolean) => client.release(destroy),
+    };
   }
 
   async close(): Promise<void> {
