@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCommand, checkHelp } from './check-command';
 import { connectCommand, connectHelp } from './connect-command';
 import { migrateCommand, migrateHelp } from './migrate-command';
 import { monitorCommand, monitorHelp } from './monitor-command';
@@ -14,6 +15,7 @@ const help = `Flightdeck ${version}: a DBA cockpit for migration windows.
 Usage: flightdeck <command> [options]
 
 Commands:
+  check           Phase 0: every prerequisite of a migration window, then the gate's verdict
   connect <url>   test a connection: version, user, privileges, read/write probe
   migrate <action> <url> --migrations DIR
                   status, up [N], down [N], goto V, force V: run a migration set safely
@@ -31,6 +33,8 @@ function rendererDir(): string {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'check':
+      return checkCommand(rest);
     case 'connect':
       return connectCommand(rest);
     case 'migrate':
@@ -49,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h': {
-      const topic = { connect: connectHelp, migrate: migrateHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
+      const topic = { check: checkHelp, connect: connectHelp, migrate: migrateHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
       process.stdout.write(`${topic ?? help}\n`);
       return 0;
     }

@@ -1,0 +1,62 @@
+// Phase 0, lock analysis: queries and transactions running longer than the threshold (a minute by
+// default) and the table locks they hold. A migration's DDL would queue behind them, and the
+// application's queries behind the DDL.
+import type { SqlSession } from '../../../connections/adapter';
+import { formatDuration, type CheckDef } from '../../check';
+import type { Phase0Context } from '../context';
+
+export const lockAnalysis: CheckDef<Phase0Context> = {
+  id: 'lock-analysis',
+  phase: 0,
+  title: 'No long-running queries or transactions holding locks',
+  severity: 'high',
+  async run(ctx) {
+    const s = ctx.production.session as SqlSession;
+    const ms = ctx.settings.longRunningMs;
+    let long: string[][];
+    let locks: string[][] = [];
+    if (s.engine === 'postgres') {
+      const r = await s.query<{ pid: number; usename: string; app: string; state: string; query_ms: number | null; xact_ms: number | null; query: string }>(
+        `select pid, usename, application_name as app, state,
+                extract(epoch from now() - query_start) * 1000 as query_ms, extract(epoch from now() - xact_start) * 1000 as xact_ms, left(query, 200) as query
+           from pg_stat_activity
+          where backend_type = 'client backend' and pid <> pg_backend_pid() and state <> 'idle'
+            and (query_start < now() - make_interval(secs => $1 / 1000.0) or xact_start < now() - make_interval(secs => $1 / 1000.0))
+          order by least(query_start, xact_start)`,
+        [ms],
+      );
+      long = r.map((x) => [String(x.pid), x.usename, x.app, x.state, formatDuration(Number(x.xact_ms ?? x.query_ms ?? 0)), x.query.replace(/\s+/g, ' ')]);
+      if (r.length) {
+        const l = await s.query<{ pid: number; rel: string; mode: string; granted: boolean }>(
+          `select l.pid, l.relation::regclass::text as rel, l.mode, l.granted from pg_locks l
+            where l.relation is not null and l.pid = any($1::int[])
+              and l.relation not in (select oid from pg_class where relnamespace = 'pg_catalog'::regnamespace)
+            order by l.pid, rel`,
+          [r.map((x) => x.pid)],
+        );
+        locks = l.map((x) => [String(x.pid), x.rel, x.mode, x.granted ? 'held' : 'waiting']);
+      }
+    } else {
+      const r = await s.query<{ id: number; user: string; host: string; command: string; time: number; state: string | null; info: string | null; trx_s: number | null }>(
+        `SELECT p.ID AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS time, p.STATE AS state, LEFT(p.INFO, 200) AS info,
+                TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS trx_s
+           FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
+          WHERE p.ID <> CONNECTION_ID() AND p.COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')
+            AND ((p.COMMAND <> 'Sleep' AND p.TIME * 1000 >= ?) OR TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) * 1000 >= ?)`,
+        [ms, ms],
+      );
+      long = r.map((x) => [String(x.id), x.user, x.host, x.trx_s !== null ? 'in transaction' : x.command, formatDuration(Math.max(Number(x.time), Number(x.trx_s ?? 0)) * 1000), (x.info ?? '').replace(/\s+/g, ' ')]);
+    }
+    const evidence = {
+      facts: [['threshold', formatDuration(ms)]] as [string, string][],
+      tables: [
+        { title: `Queries and transactions older than ${formatDuration(ms)}`, columns: ['session', 'user', s.engine === 'postgres' ? 'application' : 'host', 'state', 'for', 'query'], rows: long },
+        ...(locks.length ? [{ title: 'Table locks they hold', columns: ['session', 'table', 'mode', ''], rows: locks }] : []),
+      ],
+    };
+    if (long.length) {
+      return { status: 'fail', summary: `${long.length} session(s) have run a query or transaction for over ${formatDuration(ms)}${locks.length ? `, holding ${locks.length} table lock(s)` : ''}.`, hint: 'Wait for them to finish, or end them (the Locks panel can cancel or terminate) before the window: DDL would queue behind them.', evidence };
+    }
+    return { status: 'pass', summary: `No query or transaction older than ${formatDuration(ms)}.`, evidence };
+  },
+};
