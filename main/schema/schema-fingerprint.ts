@@ -56,6 +56,8 @@ export function formatSchemaDiff(d: SchemaDiff, names: [string, string] = ['firs
   return lines.join('\n');
 }
 
+/** Objects an extension created belong to the extension, which has its own entry with its version. */
+const notInExtension = (oid: string, catalog: string) => `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
 const userSchemas = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'`;
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -67,7 +69,7 @@ async function postgresEntries(s: SqlSession): Promise<SchemaEntry[]> {
     `select n.nspname as schema, c.relname as name, c.relkind as kind, c.relpersistence as persistence
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where ${userSchemas} and c.relkind in ('r','p','v','m','f','S')
-        and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype = 'e')`,
+        and ${notInExtension('c.oid', 'pg_class')}`,
   );
   const kinds: Record<string, string> = { r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', f: 'foreign table', S: 'sequence' };
   for (const r of rels) if (!skip(r.name)) out.push({ key: `${kinds[r.kind]} ${r.schema}.${r.name}`, definition: r.persistence === 'u' ? 'unlogged' : '' });
@@ -82,7 +84,7 @@ async function postgresEntries(s: SqlSession): Promise<SchemaEntry[]> {
        join pg_type t on t.oid = a.atttypid
        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
        left join pg_collation co on co.oid = a.attcollation
-      where ${userSchemas} and c.relkind in ('r','p','v','m','f') and a.attnum > 0 and not a.attisdropped`,
+      where ${userSchemas} and c.relkind in ('r','p','v','m','f') and a.attnum > 0 and not a.attisdropped and ${notInExtension('c.oid', 'pg_class')}`,
   );
   for (const c of cols) {
     if (skip(c.rel)) continue;
@@ -103,13 +105,13 @@ async function postgresEntries(s: SqlSession): Promise<SchemaEntry[]> {
   const idx = await s.query<{ schema: string; rel: string; name: string; def: string; valid: boolean }>(
     `select n.nspname as schema, t.relname as rel, c.relname as name, pg_get_indexdef(i.indexrelid) as def, i.indisvalid as valid
        from pg_index i join pg_class c on c.oid = i.indexrelid join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
-      where ${userSchemas}`,
+      where ${userSchemas} and ${notInExtension('t.oid', 'pg_class')}`,
   );
   for (const i of idx) if (!skip(i.rel)) out.push({ key: `index ${i.schema}.${i.name}`, definition: `${i.def}${i.valid ? '' : ' (INVALID)'}` });
 
   const views = await s.query<{ schema: string; name: string; def: string }>(
     `select n.nspname as schema, c.relname as name, pg_get_viewdef(c.oid) as def
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${userSchemas} and c.relkind in ('v','m')`,
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace where ${userSchemas} and c.relkind in ('v','m') and ${notInExtension('c.oid', 'pg_class')}`,
   );
   for (const v of views) out.push({ key: `view definition ${v.schema}.${v.name}`, definition: oneLine(v.def) });
 
@@ -117,7 +119,7 @@ async function postgresEntries(s: SqlSession): Promise<SchemaEntry[]> {
     `select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args, pg_get_functiondef(p.oid) as def
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where ${userSchemas} and p.prokind in ('f','p','w')
-        and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')`,
+        and ${notInExtension('p.oid', 'pg_proc')}`,
   );
   for (const f of funcs) out.push({ key: `routine ${f.schema}.${f.name}(${f.args})`, definition: oneLine(f.def) });
 
@@ -134,7 +136,7 @@ async function postgresEntries(s: SqlSession): Promise<SchemaEntry[]> {
             case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as base, t.typnotnull as notnull, t.typdefault as def
        from pg_type t join pg_namespace n on n.oid = t.typnamespace
       where ${userSchemas} and (t.typtype in ('e','d') or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c'))
-        and not exists (select 1 from pg_depend d where d.objid = t.oid and d.deptype = 'e')`,
+        and ${notInExtension('t.oid', 'pg_type')}`,
   );
   for (const t of types) {
     const def = t.kind === 'e' ? `enum (${t.labels ?? ''})` : t.kind === 'd' ? `domain ${t.base}${t.notnull ? ' not null' : ''}${t.def ? ` default ${t.def}` : ''}` : 'composite';

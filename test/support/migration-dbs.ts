@@ -73,6 +73,9 @@ export async function mariadbTestDb(server: AvailableServer<'mariadb'>, prefix: 
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = await mysql.createConnection({ host: server.host, port: server.port, user: server.rootUser, password: server.rootPassword });
   try {
+    // The test server keeps a binary log, as production servers do; creating triggers and
+    // functions then needs SUPER unless the server trusts routine creators, as DBAs usually set it.
+    await admin.query('SET GLOBAL log_bin_trust_function_creators = 1');
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
     for (const host of ['localhost', '127.0.0.1']) await admin.query(`GRANT ALL PRIVILEGES ON \`${name}\`.* TO ?@?`, ['flightdeck', host]).catch(() => undefined);
   } finally {

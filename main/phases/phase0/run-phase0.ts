@@ -84,12 +84,15 @@ export async function runPhase0(ctx: Phase0Context, opts: Phase0RunOptions = {})
     const unknown = opts.only.filter((id) => !phase0Checks.some((d) => d.id === id));
     if (unknown.length) throw new FlightdeckError('INVALID_INPUT', `Unknown Phase 0 check(s): ${unknown.join(', ')}.`, `The checks are: ${phase0Checks.map((d) => d.id).join(', ')}.`);
   }
-  const results = phase0Checks.map((d) => (selected.includes(d) ? queued(d) : (previous.get(d.id) ?? queued(d))));
+  // A partial run reports the checks it ran plus any earlier results it was given, and the gate
+  // decides on those: a check never run is not in the report.
+  const inReport = phase0Checks.filter((d) => selected.includes(d) || previous.has(d.id));
+  const results = inReport.map((d) => (selected.includes(d) ? queued(d) : previous.get(d.id)!));
   const total = selected.length;
   let index = 0;
   for (const def of selected) {
     if (ctx.signal?.aborted) throw new FlightdeckError('CANCELLED', 'Phase 0 was cancelled.', 'Run it again when ready.');
-    const i = phase0Checks.indexOf(def);
+    const i = inReport.indexOf(def);
     results[i] = { ...results[i]!, status: 'running', summary: 'Running…' };
     opts.onUpdate?.(results[i]!, index, total);
     results[i] = await runCheck(def, ctx, (m) => opts.onProgress?.(def.id, m));

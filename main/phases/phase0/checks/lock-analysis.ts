@@ -21,6 +21,8 @@ export const lockAnalysis: CheckDef<Phase0Context> = {
                 extract(epoch from now() - query_start) * 1000 as query_ms, extract(epoch from now() - xact_start) * 1000 as xact_ms, left(query, 200) as query
            from pg_stat_activity
           where backend_type = 'client backend' and pid <> pg_backend_pid() and state <> 'idle'
+            -- DDL and CREATE INDEX CONCURRENTLY wait only for sessions of their own database.
+            and datname = current_database()
             and (query_start < now() - make_interval(secs => $1 / 1000.0) or xact_start < now() - make_interval(secs => $1 / 1000.0))
           order by least(query_start, xact_start)`,
         [ms],
@@ -41,7 +43,7 @@ export const lockAnalysis: CheckDef<Phase0Context> = {
         `SELECT p.ID AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS time, p.STATE AS state, LEFT(p.INFO, 200) AS info,
                 TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS trx_s
            FROM information_schema.PROCESSLIST p LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
-          WHERE p.ID <> CONNECTION_ID() AND p.COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID')
+          WHERE p.ID <> CONNECTION_ID() AND p.COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Binlog Dump GTID') AND p.DB = DATABASE()
             AND ((p.COMMAND <> 'Sleep' AND p.TIME * 1000 >= ?) OR TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) * 1000 >= ?)`,
         [ms, ms],
       );
