@@ -100,7 +100,7 @@ describeWith('postgres', 'Phase 0 on PostgreSQL', (server) => {
     expect(Array.isArray(saved.statements)).toBe(true);
     const dry = byId(report.checks, 'staging-dry-run');
     expect(dry.summary).toContain('1 pending migration(s) ran up and back down');
-    expect(dry.evidence.tables[1]!.rows[0]).toEqual(['2_orders_up.sql', '2', 'create index concurrently orders_customer on orders (customer_id);', 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block']);
+    expect(dry.evidence.tables[1]!.rows[0]).toEqual(['2_orders_up.sql', '2', 'create index concurrently orders_customer on orders (customer_id)', 'CREATE INDEX CONCURRENTLY cannot run inside a transaction block']);
     // The dry run left staging as it was.
     expect(await staging.query("select 1 from pg_class where relname = 'orders'")).toEqual([]);
   });
