@@ -1,5 +1,6 @@
 // The handler table: one entry per call of the contract, each a thin line into a service.
 import type { ProfileSummary } from '../shared/api';
+import { FlightdeckError } from '../shared/errors';
 import { secretKinds, type Profile, type SecretKind } from '../shared/profile';
 import { signalBackend } from './monitor/signal-backend';
 import type { Handlers } from './router';
@@ -75,6 +76,25 @@ export function createHandlers(s: Services): Handlers {
     },
     'monitor/signal-backend': async ({ profileId, pid, action, confirm }) =>
       signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, action, confirm }, s.log),
+
+    'migrations/inspect': async ({ profileId, dir }) => s.migrations.inspect(profileId, dir),
+    'migrations/run': async ({ profileId, dir, action, steps, version, lockTimeoutMs, confirm }) => {
+      if (action === 'goto' && version === undefined) throw new FlightdeckError('INVALID_INPUT', 'goto needs the version to go to.', 'Give the version (0 reverts everything).');
+      return s.migrations.run({
+        profileId,
+        dir,
+        action: action === 'up' ? { kind: 'up', ...(steps ? { steps } : {}) } : action === 'down' ? { kind: 'down', steps: steps ?? 1 } : { kind: 'goto', version: version ?? 0 },
+        ...(lockTimeoutMs ? { lockTimeoutMs } : {}),
+        ...(confirm !== undefined ? { confirm } : {}),
+      });
+    },
+    'migrations/cancel': async ({ profileId }) => ({ cancelled: s.migrations.cancel(profileId) }),
+    'migrations/force': async ({ profileId, dir, version, confirm }) => s.migrations.force(profileId, dir, version, confirm),
+
+    'phase0/run': async (input) => s.phase0.run(input),
+    'phase0/report': async ({ productionId }) => s.phase0.report(productionId),
+    'phase0/attest': async ({ productionId, checkId, by }) => s.phase0.attest(productionId, checkId, by),
+    'phase0/accept': async ({ productionId, checkId, by, reason }) => s.phase0.accept(productionId, checkId, reason, by),
 
     'sandbox/state': async () => s.sandbox.state(),
     'sandbox/start': async () => s.sandbox.start(),

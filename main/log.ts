@@ -15,6 +15,8 @@ const redactions: [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^\s?#]*@/gi, '$1***@'],
   // password=… in conninfo strings and query strings
   [/((?:password|passwd|pwd|passphrase)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;]+)/gi, '$1***'],
+  // SQL that sets a password: ALTER ROLE … PASSWORD '…', CREATE USER … IDENTIFIED BY '…'
+  [/(\b(?:password|identified\s+by)\s+)('(?:[^']|'')*'|"[^"]*")/gi, "$1'***'"],
 ];
 
 export function redact(message: string): string {

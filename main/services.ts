@@ -4,8 +4,11 @@ import { ConnectionManager } from './connections/connection-manager';
 import { HostKeyPolicy } from './connections/ssh/host-keys';
 import type { EventBus } from './events';
 import type { Logger } from './log';
+import path from 'node:path';
 import { defaultKnownHostsFile } from './platform/paths';
+import { MigrationService } from './migrations/migration-service';
 import { MonitorService } from './monitor/monitor-service';
+import { Phase0Service } from './phases/phase0/phase0-service';
 import { samplers } from './monitor/samplers';
 import { ProfileStore } from './profiles/profile-store';
 import { SandboxService } from './sandbox/sandbox-service';
@@ -32,6 +35,8 @@ export interface Services {
   connections: ConnectionManager;
   sandbox: SandboxService;
   monitor: MonitorService;
+  migrations: MigrationService;
+  phase0: Phase0Service;
   log: Logger;
   appInfo(): AppInfo;
   shutdown(): Promise<void>;
@@ -54,6 +59,9 @@ export function createServices(o: ServicesOptions): Services {
     log: o.log,
     samplers,
   });
+  const resolveSecrets = (id: string) => connections.resolveSecrets(id);
+  const migrations = new MigrationService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, journalDir: path.join(o.dataDir, 'journal') });
+  const phase0 = new Phase0Service({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, dataDir: o.dataDir });
   const sandbox = new SandboxService({
     dataDir: o.dataDir,
     profiles,
@@ -70,6 +78,8 @@ export function createServices(o: ServicesOptions): Services {
     connections,
     sandbox,
     monitor,
+    migrations,
+    phase0,
     log: o.log,
     appInfo: () => ({
       version,
@@ -79,6 +89,8 @@ export function createServices(o: ServicesOptions): Services {
       secretStorage: o.secretStore.describe(),
     }),
     async shutdown() {
+      await migrations.stopAll();
+      await phase0.stopAll();
       await monitor.stopAll();
       await connections.closeAll();
       await sandbox.stop();

@@ -3,6 +3,8 @@
 // (main/host/) and the renderer's client. Main validates every input against it before a handler
 // runs; `mutates` marks what the host's --watch-only mode refuses.
 import { z } from 'zod';
+import { phase0ReportSchema } from './checks';
+import { migrationSetSummary, migrationStatus, runResult } from './migrations';
 import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
 import { errorShape } from './errors';
 import { monitorStateSchema, sampleSchema, seriesKeys, seriesSchema } from './monitor';
@@ -203,6 +205,55 @@ export const calls = {
     doc: 'Cancel the query of, or terminate, a server session (e.g. a blocker in the locks panel).',
   }),
 
+  'migrations/inspect': call({
+    input: z.object({ profileId: z.string(), dir: z.string().min(1) }),
+    output: z.object({ set: migrationSetSummary, status: migrationStatus }),
+    mutates: false,
+    doc: 'Read a migration folder and show the database\'s version, dirty record, drift and pending migrations.',
+  }),
+  'migrations/run': call({
+    input: z.object({
+      profileId: z.string(),
+      dir: z.string().min(1),
+      action: z.enum(['up', 'down', 'goto']),
+      /** up: how many (default all); down: how many (default 1). */
+      steps: z.number().int().positive().optional(),
+      /** goto: the target version (0 for none). */
+      version: z.number().int().min(0).optional(),
+      lockTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+      /** On a production profile, the profile's name typed by the user. */
+      confirm: z.string().optional(),
+    }),
+    output: runResult,
+    mutates: true,
+    doc: 'Run migrations up, down or to a version, with the runner lock, lock_timeout retries and a journal.',
+  }),
+  'migrations/cancel': call({ input: z.object({ profileId: z.string() }), output: z.object({ cancelled: z.boolean() }), mutates: false, doc: 'Cancel the profile\'s running migration: its statement is cancelled and its transaction rolled back.' }),
+  'migrations/force': call({
+    input: z.object({ profileId: z.string(), dir: z.string().min(1), version: z.number().int().min(0), confirm: z.string().optional() }),
+    output: z.object({ version: z.number().int().nullable(), previous: z.object({ version: z.number().int().nullable(), dirty: z.boolean() }) }),
+    mutates: true,
+    doc: 'Declare the schema is at a version after a repair by hand (clears dirty; the failure record is kept).',
+  }),
+
+  'phase0/run': call({
+    input: z.object({
+      productionId: z.string(),
+      stagingId: z.string().optional(),
+      migrationsDir: z.string().optional(),
+      backupDir: z.string().optional(),
+      longRunningMs: z.number().int().min(100).max(86_400_000).optional(),
+      /** Re-run only these checks, keeping the others' last results. */
+      only: z.array(z.string()).optional(),
+    }),
+    output: phase0ReportSchema,
+    mutates: true,
+    doc: 'Run the Phase 0 checks (a backup, a rolled-back dry run on staging, …) and decide the gate.',
+  }),
+  'phase0/report': call({ input: z.object({ productionId: z.string() }), output: phase0ReportSchema.nullable(), mutates: false, doc: 'The last Phase 0 report of a production profile.' }),
+  'phase0/attest': call({ input: z.object({ productionId: z.string(), checkId: z.string(), by: z.string().trim().min(2).max(120) }), output: phase0ReportSchema, mutates: true, doc: 'Confirm an item only a person can (name and time go in the record).' }),
+  'phase0/accept': call({ input: z.object({ productionId: z.string(), checkId: z.string(), by: z.string().trim().min(2).max(120), reason: z.string().trim().min(10).max(2000) }), output: phase0ReportSchema, mutates: true, doc: 'Accept a failed medium check with a written reason.' }),
+
   'sandbox/state': call({ input: empty, output: sandboxStateSchema, mutates: false, doc: 'State of the built-in sandbox (PostgreSQL primary + streaming replica).' }),
   'sandbox/start': call({ input: empty, output: sandboxStateSchema, mutates: true, doc: 'Start the sandbox and add its profiles.' }),
   'sandbox/stop': call({ input: empty, output: sandboxStateSchema, mutates: true, doc: 'Stop the sandbox servers cleanly.' }),
@@ -241,6 +292,7 @@ export const events = {
   'sandbox/state': sandboxStateSchema,
   'task/progress': taskProgressSchema,
   'log/line': logLineSchema,
+  'phase0/report': z.object({ productionId: z.string(), report: phase0ReportSchema }),
 } as const;
 
 export type EventName = keyof typeof events;

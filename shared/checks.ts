@@ -79,3 +79,15 @@ export function decideGate(checks: CheckResult[]): Gate {
   if (medium.length) return { verdict: 'pass-with-accepted-risks', mayProceed: true, message: `Proceed with caution; accepted: ${medium.map((c) => `${c.title} (${c.accepted!.reason})`).join('; ')}.`, blocking: [] };
   return { verdict: 'pass', mayProceed: true, message: 'All checks passed.', blocking: [] };
 }
+
+export const phase0ReportSchema = z.object({
+  phase: z.literal(0),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  production: z.string(),
+  staging: z.string().nullable(),
+  migrations: z.string().nullable(),
+  checks: z.array(checkResultSchema),
+  gate: gateSchema,
+});
+export type Phase0Report = z.infer<typeof phase0ReportSchema>;

@@ -109,7 +109,8 @@ export async function readMigrationSet(dir: string): Promise<MigrationSet> {
 
   const problems: SetProblem[] = [];
   const named: { name: string; info: NamedFile }[] = [];
-  for (const entry of entries.filter((e) => e.isFile()).sort((a, b) => a.name.localeCompare(b.name))) {
+  // A symlinked migration is still a migration: skipping it would leave it unapplied without a word.
+  for (const entry of entries.filter((e) => e.isFile() || e.isSymbolicLink()).sort((a, b) => a.name.localeCompare(b.name))) {
     const name = entry.name;
     const match = patterns.map((p) => ({ p, m: p.re.exec(name) })).find((x) => x.m);
     if (!match) {
@@ -217,7 +218,9 @@ async function readMigrationFile(dir: string, name: string, problems: SetProblem
 
 /** True when the text holds nothing but whitespace and SQL or JavaScript comments. */
 function isBlank(text: string): boolean {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(--|\/\/|#)[^\n]*/g, '').trim() === '';
+  // One pass, so whichever comment opens first wins: "-- see /*" must not swallow the statements
+  // up to a later "*/".
+  return text.replace(/\/\*[\s\S]*?\*\/|(--|\/\/|#)[^\n]*/g, '').trim() === '';
 }
 
 export function summarise(set: MigrationSet): MigrationSetSummary {

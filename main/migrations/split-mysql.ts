@@ -102,8 +102,9 @@ export function splitMysql(text: string, file: string): MysqlStatement[] {
       continue;
     }
     if (/[A-Za-z_]/.test(c)) {
-      let j = i;
-      while (j < text.length && /[A-Za-z0-9_$]/.test(text[j]!)) j++;
+      let j = i + 1;
+      // The client finds the delimiter even inside a word, so END$$ ends the statement at $$.
+      while (j < text.length && /[A-Za-z0-9_$]/.test(text[j]!) && !text.startsWith(delimiter, j)) j++;
       const word = text.slice(i, j).toUpperCase();
       if (program && delimiter === ';') {
         const next = /^\s*(\S)/.exec(text.slice(j, j + 40))?.[1] ?? '';
@@ -114,7 +115,9 @@ export function splitMysql(text: string, file: string): MysqlStatement[] {
           if (word === 'BEGIN' && !['WORK', 'TRANSACTION'].includes(nextWord) && next !== ';') depth++;
           else if (word === 'CASE') depth++;
           else if (['LOOP', 'WHILE', 'REPEAT'].includes(word) && next !== '(') depth++;
-          else if (word === 'IF' && next !== '(' && !['EXISTS', 'NOT'].includes(nextWord)) depth++;
+          // IF [NOT] EXISTS before a name is DDL's clause (DROP TABLE IF EXISTS t); before a
+          // subquery, or NOT before any other condition, it is an IF statement that ends in END IF.
+          else if (word === 'IF' && next !== '(' && !/^\s*(?:NOT\s+)?EXISTS\b\s*[^\s(]/i.test(text.slice(j, j + 80))) depth++;
         }
       }
       prevWord = word;

@@ -3,6 +3,7 @@
 // runner sends: transactions, and the statements that must run on their own outside one.
 import { loadModule, parseSync } from 'libpg-query';
 import { FlightdeckError } from '../../shared/errors';
+import { redact } from '../log';
 
 export interface PgStatement {
   /** 0-based position in the file. */
@@ -43,11 +44,11 @@ export function splitPostgres(text: string, file: string, serverVersionNum = 150
     parsed = parseSync(text) as ParseResult;
   } catch (e) {
     const details = (e as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
-    // cursorPosition counts characters from 0.
-    const pos = details?.cursorPosition ?? 0;
-    const before = text.slice(0, pos);
+    // cursorPosition counts characters (code points) from 0, not UTF-16 units: after an emoji a
+    // string index would land too early, on the wrong column or even the line before.
+    const before = Array.from(text).slice(0, details?.cursorPosition ?? 0).join('');
     const line = before.split('\n').length;
-    const column = pos - before.lastIndexOf('\n');
+    const column = Array.from(before.slice(before.lastIndexOf('\n') + 1)).length + 1;
     const lineText = text.split('\n')[line - 1]?.trim() ?? '';
     throw new FlightdeckError(
       'MIGRATION_SYNTAX',
@@ -125,7 +126,8 @@ function transactionControl(node: Record<string, unknown>): PgStatement['control
   }
 }
 
-const hasConcurrently = (params: unknown) => Array.isArray(params) && params.some((p) => (p as { DefElem?: { defname?: string } }).DefElem?.defname === 'concurrently');
+const hasOption = (params: unknown, name: string) => Array.isArray(params) && params.some((p) => (p as { DefElem?: { defname?: string } }).DefElem?.defname === name);
+const hasConcurrently = (params: unknown) => hasOption(params, 'concurrently');
 
 /**
  * Statements PostgreSQL refuses inside a transaction block ("cannot run inside a transaction
@@ -140,7 +142,9 @@ function mustRunAlone(kind: string, node: Record<string, unknown>, serverVersion
       return node.concurrent ? 'DROP INDEX CONCURRENTLY cannot run inside a transaction block' : undefined;
     case 'ReindexStmt':
       if (hasConcurrently(node.params)) return 'REINDEX CONCURRENTLY cannot run inside a transaction block';
-      return node.kind === 'REINDEX_OBJECT_SYSTEM' || node.kind === 'REINDEX_OBJECT_DATABASE' ? 'REINDEX SYSTEM/DATABASE cannot run inside a transaction block' : undefined;
+      return node.kind === 'REINDEX_OBJECT_SCHEMA' || node.kind === 'REINDEX_OBJECT_SYSTEM' || node.kind === 'REINDEX_OBJECT_DATABASE'
+        ? 'REINDEX SCHEMA/SYSTEM/DATABASE cannot run inside a transaction block'
+        : undefined;
     case 'VacuumStmt':
       return node.is_vacuumcmd ? 'VACUUM cannot run inside a transaction block' : undefined;
     case 'CreatedbStmt':
@@ -149,6 +153,9 @@ function mustRunAlone(kind: string, node: Record<string, unknown>, serverVersion
     case 'CreateTableSpaceStmt':
     case 'DropTableSpaceStmt':
       return 'CREATE/DROP TABLESPACE cannot run inside a transaction block';
+    case 'AlterDatabaseStmt':
+      // Only SET TABLESPACE moves files (and is refused in a transaction); the other options are not.
+      return hasOption(node.options, 'tablespace') ? 'ALTER DATABASE SET TABLESPACE cannot run inside a transaction block' : undefined;
     case 'AlterSystemStmt':
       return 'ALTER SYSTEM cannot run inside a transaction block';
     case 'CreateSubscriptionStmt':
@@ -234,6 +241,7 @@ function syntaxAt(s: PgStatement, file: string, what: string, hint: string): Fli
 /** The first line of a statement, shortened, for logs and records. */
 export function statementSummary(text: string, max = 100): string {
   const first = text.split('\n').find((l) => l.trim() && !l.trim().startsWith('--'))?.trim() ?? text.trim();
-  const oneLine = first.replace(/\s+/g, ' ');
+  // Summaries go into records, journals and logs: a password in the SQL must not.
+  const oneLine = redact(first.replace(/\s+/g, ' '));
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }

@@ -6,6 +6,7 @@ import { CockpitShell } from './components/CockpitShell';
 import { bindCore } from './store/bind-core';
 import './styles/cockpit.css';
 import './styles/health.css';
+import './styles/migrations.css';
 
 bindCore(connectCore());
 

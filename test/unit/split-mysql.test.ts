@@ -144,6 +144,14 @@ describe('splitMysql: DELIMITER', () => {
     ]);
   });
 
+  it('splits on a ;; delimiter (as mysqldump writes) but not on the single ; inside the body', () => {
+    const sql = 'DELIMITER ;;\nCREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.a = 1; SET NEW.b = 2; END;;\nDELIMITER ;\nSELECT 1;';
+    expect(splitMysql(sql, 'm.sql').map((s) => [s.line, s.text])).toEqual([
+      [2, 'CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.a = 1; SET NEW.b = 2; END'],
+      [4, 'SELECT 1'],
+    ]);
+  });
+
   it('refuses a DELIMITER made of a quote character', () => {
     const e = syntaxError("SELECT 1;\nDELIMITER '\nSELECT 2'");
     expect(e.code).toBe('MIGRATION_SYNTAX');

@@ -1,6 +1,6 @@
 // Runs Phase 0: every check of WORKFLOW.md's prerequisites list, one after another (quick ones
 // first, the backup last), reporting each as it starts and ends, then the gate's verdict.
-import { decideGate, type CheckResult, type Gate } from '../../../shared/checks';
+import { decideGate, type CheckResult, type Phase0Report } from '../../../shared/checks';
 import { FlightdeckError } from '../../../shared/errors';
 import { evidence, type CheckDef } from '../check';
 import { dashboardsReady, dbaAvailable } from './checks/attestations';
@@ -36,16 +36,7 @@ export const phase0Checks: CheckDef<Phase0Context>[] = [
   dashboardsReady,
 ];
 
-export interface Phase0Report {
-  phase: 0;
-  startedAt: string;
-  finishedAt: string;
-  production: string;
-  staging: string | null;
-  migrations: string | null;
-  checks: CheckResult[];
-  gate: Gate;
-}
+export type { Phase0Report };
 
 export interface Phase0RunOptions {
   /** Run only these checks; the others keep their previous results. */

@@ -9,6 +9,7 @@ import { CoreLinkBanner } from './CoreLinkBanner';
 import { DialogHost } from './DialogHost';
 import { EmptyState } from './EmptyState';
 import { EnvironmentBand } from './EnvironmentBand';
+import { MigrationsView } from './MigrationsView';
 import { ProfileSidebar } from './ProfileSidebar';
 import { ProfileWorkspace } from './ProfileWorkspace';
 import { StatusBar } from './StatusBar';
@@ -25,6 +26,8 @@ export function CockpitShell() {
   // Health needs a saved profile of an engine the core can sample; the rest only have settings.
   const healthAvailable = !!summary && healthEngines.has(summary.profile.engine);
   const showHealth = healthAvailable && mode === 'health';
+  // Migrations run on the same SQL engines the health panels sample.
+  const showMigrations = healthAvailable && mode === 'migrations';
   return (
     <div className={`cockpit env-${open?.environment ?? 'none'}`}>
       <EnvironmentBand />
@@ -44,6 +47,8 @@ export function CockpitShell() {
             >
               <HealthView summary={summary} />
             </Suspense>
+          ) : showMigrations && summary ? (
+            <MigrationsView key={summary.profile.id} summary={summary} />
           ) : open ? (
             <ProfileWorkspace key={open.key} open={open} summary={summary} />
           ) : (

@@ -3,6 +3,7 @@ import { useHealthStore, type WorkspaceMode } from '../store/health-store';
 const tabs: { mode: WorkspaceMode; label: string }[] = [
   { mode: 'connection', label: 'Connection' },
   { mode: 'health', label: 'Health' },
+  { mode: 'migrations', label: 'Migrations' },
 ];
 
 /** Switches the workspace between the profile's connection settings and its live health panels. */

@@ -9,6 +9,7 @@ import { useLinkStore } from './link-store';
 import { useProfilesStore } from './profiles-store';
 import { useSandboxStore } from './sandbox-store';
 import { useUiStore } from './ui-store';
+import { useWindowStore } from './window-store';
 
 export function bindCore(core: Core): void {
   setApi(core.api);
@@ -47,6 +48,15 @@ export function bindCore(core: Core): void {
   core.api.on('sandbox/state', (sandbox) => {
     useSandboxStore.getState().set(sandbox);
     refreshSoon();
+  });
+
+  core.api.on('phase0/report', ({ productionId, report }) => useWindowStore.getState().patch(productionId, { phase0: report }));
+  core.api.on('task/progress', (p) => {
+    if (!p.taskId.startsWith('migrate:')) return;
+    const profileId = p.taskId.slice('migrate:'.length);
+    useWindowStore.getState().patch(profileId, {
+      progress: p.state === 'running' ? { fraction: p.fraction, label: p.label, ...(p.rate ? { rate: `${p.rate.value} ${p.rate.unit}` } : {}), ...(p.etaMs !== undefined ? { etaMs: p.etaMs } : {}) } : undefined,
+    });
   });
 
   core.api.on('monitor/sample', (sample) => useHealthStore.getState().applySample(sample));

@@ -38,7 +38,7 @@ export interface SignalNotice {
   at: number;
 }
 
-export type WorkspaceMode = 'connection' | 'health';
+export type WorkspaceMode = 'connection' | 'health' | 'migrations';
 
 interface HealthStore {
   mode: WorkspaceMode;

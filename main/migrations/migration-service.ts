@@ -1,0 +1,115 @@
+// The migration runner for the cockpit: reads a set, shows a database's status against it, and runs
+// up / down / goto / force on a profile, one run per profile at a time, streaming progress and log
+// lines as events. Production runs need the profile's name typed as confirmation.
+import { FlightdeckError } from '../../shared/errors';
+import type { MigrationSetSummary, MigrationStatus, RunResult } from '../../shared/migrations';
+import type { Profile } from '../../shared/profile';
+import { connectProfile, type OpenConnection, type ResolvedSecrets } from '../connections/connect';
+import type { HostKeyPolicy } from '../connections/ssh/host-keys';
+import type { EventBus } from '../events';
+import type { Logger } from '../log';
+import type { ProfileStore } from '../profiles/profile-store';
+import { readMigrationSet, summarise } from './migration-set';
+import { forceVersion, migrationStatus, runMigrations, type RunAction } from './runner';
+
+export interface MigrationServiceDeps {
+  profiles: ProfileStore;
+  resolveSecrets: (profileId: string) => Promise<ResolvedSecrets>;
+  hostKeys: HostKeyPolicy;
+  events: EventBus;
+  log: Logger;
+  journalDir: string;
+}
+
+export interface RunRequest {
+  profileId: string;
+  dir: string;
+  action: RunAction;
+  lockTimeoutMs?: number;
+  confirm?: string;
+}
+
+export class MigrationService {
+  private readonly running = new Map<string, AbortController>();
+  constructor(private readonly deps: MigrationServiceDeps) {}
+
+  private async open(profile: Profile, lockTimeoutMs = 200): Promise<OpenConnection> {
+    if (profile.engine === 'mongodb') throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Running migrate-mongo sets is not built yet; Flightdeck reads and checks them only.', 'Run MongoDB migrations with migrate-mongo for now.');
+    return connectProfile(profile, await this.deps.resolveSecrets(profile.id), { hostKeys: this.deps.hostKeys, log: this.deps.log, role: 'migration', poolSize: 2, lockTimeoutMs, statementTimeoutMs: 0, reconnect: { maxAttempts: 0 } });
+  }
+
+  private confirmProduction(profile: Profile, confirm: string | undefined, what: string): void {
+    if (profile.environment === 'production' && confirm !== profile.name) {
+      throw new FlightdeckError('FORBIDDEN', `${what} on production needs a typed confirmation.`, `Type the profile name "${profile.name}" to confirm.`);
+    }
+  }
+
+  async inspect(profileId: string, dir: string): Promise<{ set: MigrationSetSummary; status: MigrationStatus }> {
+    const profile = await this.deps.profiles.get(profileId);
+    const set = await readMigrationSet(dir);
+    const conn = await this.open(profile);
+    try {
+      return { set: summarise(set), status: await migrationStatus(conn, set) };
+    } finally {
+      await conn.close();
+    }
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    const profile = await this.deps.profiles.get(req.profileId);
+    this.confirmProduction(profile, req.confirm, 'Running migrations');
+    if (this.running.has(profile.id)) throw new FlightdeckError('RUNNER_LOCKED', `A migration run on ${profile.name} is already under way in this window.`, 'Wait for it to finish, or cancel it.');
+    const abort = new AbortController();
+    this.running.set(profile.id, abort);
+    const taskId = `migrate:${profile.id}`;
+    const label = `Migrations on ${profile.name}`;
+    try {
+      const set = await readMigrationSet(req.dir);
+      const conn = await this.open(profile, req.lockTimeoutMs);
+      try {
+        this.deps.events.emit('task/progress', { taskId, label, fraction: 0, state: 'running' });
+        const result = await runMigrations(conn, set, req.action, {
+          journalDir: this.deps.journalDir,
+          lockTimeoutMs: req.lockTimeoutMs ?? 200,
+          signal: abort.signal,
+          onLog: (level, message) => this.deps.log[level === 'warn' ? 'warn' : level === 'error' ? 'error' : 'info']('migrate', `${profile.name}: ${message}`),
+          onProgress: (p) =>
+            this.deps.events.emit('task/progress', { taskId, label: `${label}: ${p.label}`, fraction: p.fraction, rate: { value: Math.round(p.ratePerSec * 10) / 10, unit: 'statements/s' }, ...(p.etaMs !== null ? { etaMs: Math.round(p.etaMs) } : {}), state: 'running' }),
+        });
+        this.deps.events.emit('task/progress', { taskId, label, fraction: 1, state: 'done', message: `version ${result.fromVersion ?? 0} → ${result.toVersion ?? 0}` });
+        return result;
+      } finally {
+        await conn.close();
+      }
+    } catch (e) {
+      const err = e instanceof FlightdeckError ? e : new FlightdeckError('INTERNAL', (e as Error).message, 'This is a bug in Flightdeck.');
+      this.deps.events.emit('task/progress', { taskId, label, fraction: null, state: err.code === 'CANCELLED' ? 'cancelled' : 'failed', message: err.message });
+      throw err;
+    } finally {
+      this.running.delete(profile.id);
+    }
+  }
+
+  cancel(profileId: string): boolean {
+    const run = this.running.get(profileId);
+    run?.abort();
+    return Boolean(run);
+  }
+
+  async force(profileId: string, dir: string, version: number, confirm?: string): Promise<{ version: number | null; previous: { version: number | null; dirty: boolean } }> {
+    const profile = await this.deps.profiles.get(profileId);
+    this.confirmProduction(profile, confirm, 'Forcing the migration version');
+    const set = await readMigrationSet(dir);
+    const conn = await this.open(profile);
+    try {
+      const r = await forceVersion(conn, set, version, { journalDir: this.deps.journalDir, onLog: (_l, m) => this.deps.log.info('migrate', `${profile.name}: ${m}`) });
+      return { version: r.version, previous: r.previous };
+    } finally {
+      await conn.close();
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    for (const a of this.running.values()) a.abort();
+  }
+}

@@ -1,0 +1,706 @@
+// `npm run bench:migrate`: what the migration runner costs, in the two figures the issue asks for.
+//
+//   1. Read and check: readMigrationSet on a generated set of BENCH_MIGRATIONS (1,000) golang-migrate
+//      migrations, then every up and down file through PostgreSQL's parser (postgresUnits), as the
+//      runner's preflight does. Timed BENCH_CHECK_REPEATS (3) times in this one process; the parser's
+//      one-off WebAssembly load is shown apart.
+//   2. Apply: the first BENCH_APPLY (200) of those migrations (small and realistic: CREATE TABLE,
+//      ALTER TABLE ADD COLUMN, CREATE INDEX, INSERTs, functions with $$ bodies, views, triggers, DO
+//      blocks) applied to a fresh database by Flightdeck's runner (connectProfile as the CLI opens it,
+//      readMigrationSet, runMigrations up), and to another fresh database by `psql -v ON_ERROR_STOP=1
+//      -1 -f FILE`, one process per file, as a shell loop or a golang-migrate-ish script does it. Then
+//      both go down to zero the same way. BENCH_ROUNDS (3) rounds, the two tools alternating which
+//      goes first, on a throwaway PostgreSQL (the product's own cluster module), because the machine
+//      is shared and noisy: the per-round ratios say more than any one absolute figure.
+//
+// Bundled by esbuild and run by plain Node (see the package.json script) rather than as a vitest
+// file, so stdout carries the one JSON object and nothing else; progress goes to stderr.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pg from 'pg';
+import type { Profile } from '../../shared/profile';
+import { connectProfile } from '../../main/connections/connect';
+import { HostKeyPolicy } from '../../main/connections/ssh/host-keys';
+import { readMigrationSet } from '../../main/migrations/migration-set';
+import { runMigrations, type RunAction } from '../../main/migrations/runner';
+import { loadPostgresParser } from '../../main/migrations/split-postgres';
+import { postgresUnits } from '../../main/migrations/units';
+import { PostgresCluster } from '../../main/servers/postgres-cluster';
+import { freePort } from '../support/ports';
+
+const migrationCount = positiveInt(process.env.BENCH_MIGRATIONS, 1000);
+const applyCount = Math.min(migrationCount, positiveInt(process.env.BENCH_APPLY, 200));
+const rounds = positiveInt(process.env.BENCH_ROUNDS, 3);
+const checkRepeats = positiveInt(process.env.BENCH_CHECK_REPEATS, 3);
+/** BENCH_PG_FSYNC=1: a durable server (fsync on) instead of the default fsync=off test server. */
+const pgFsync = process.env.BENCH_PG_FSYNC === '1';
+const psqlPath = process.env.BENCH_PSQL ?? '/usr/bin/psql';
+/** What the runner's preflight passes when it cannot ask the server (and what the issue names). */
+const parseServerVersion = 150000;
+/** The options the CLI opens a migration session with (test/support/migration-dbs.ts does the same). */
+const lockTimeoutMs = 200;
+
+function positiveInt(raw: string | undefined, fallback: number): number {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench:migrate] ${message}\n`);
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const sum = (values: readonly number[]) => values.reduce((s, v) => s + v, 0);
+const mean = (values: readonly number[]) => (values.length ? sum(values) / values.length : NaN);
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+// ---- the migration set ------------------------------------------------------------------------
+
+/** mulberry32: the same set on every run, so runs compare. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface TableState {
+  name: string;
+  /** Columns an index or a view may use. */
+  columns: string[];
+  /** Has updated_at, for the trigger migrations. */
+  touchable: boolean;
+}
+
+interface Generated {
+  name: string;
+  up: string;
+  down: string;
+}
+
+const words = ['account', 'invoice', 'shipment', 'ledger', 'coupon', 'warehouse', 'supplier', 'review', 'session', 'audit', 'refund', 'tenant', 'badge', 'payout', 'quota'];
+
+/** A realistic mix, each migration valid after the ones before it, each down undoing its up
+ * exactly (so the set goes up and down to zero). Every file fits in one transaction, so plain
+ * `psql -1` can apply it too. */
+function generateSet(count: number): Generated[] {
+  const rnd = prng(20240611);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const tables: TableState[] = [];
+  const out: Generated[] = [];
+  for (let v = 1; v <= count; v++) {
+    const tag = String(v).padStart(4, '0');
+    const r = rnd();
+    let kind =
+      tables.length < 3 || r < 0.2 ? 'table'
+      : r < 0.42 ? 'column'
+      : r < 0.6 ? 'index'
+      : r < 0.72 ? 'seed'
+      : r < 0.84 ? 'function'
+      : r < 0.89 ? 'view'
+      : r < 0.93 ? 'trigger'
+      : r < 0.97 ? 'backfill'
+      : 'enum';
+    // Each table gets at most one touch trigger.
+    if (kind === 'trigger' && !tables.some((t) => t.touchable)) kind = 'seed';
+    switch (kind) {
+      case 'table': {
+        const name = `${pick(words)}s_${tag}`;
+        const parent = tables.length && rnd() < 0.5 ? pick(tables) : undefined;
+        const fk = parent ? `    ${parent.name.replace(/s_\d+$/, '')}_id bigint REFERENCES ${parent.name} (id),\n` : '';
+        out.push({
+          name: `create_${name}`,
+          up:
+            `-- ${tag}: ${name}, one row per ${name.replace(/s_\d+$/, '')}.\n` +
+            `CREATE TABLE ${name} (\n` +
+            `    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n` +
+            fk +
+            `    name         text NOT NULL,\n` +
+            `    status       text NOT NULL DEFAULT 'new',\n` +
+            `    amount_cents integer NOT NULL DEFAULT 0,\n` +
+            `    created_at   timestamptz NOT NULL DEFAULT now(),\n` +
+            `    updated_at   timestamptz NOT NULL DEFAULT now(),\n` +
+            `    CONSTRAINT ${name}_amount_check CHECK (amount_cents >= 0)\n` +
+            `);\n\n` +
+            `CREATE INDEX ${name}_created_at_idx ON ${name} (created_at);\n` +
+            `COMMENT ON TABLE ${name} IS 'Created by migration ${tag}; see the runbook.';\n`,
+          down: `-- ${tag}: undo create_${name}.\nDROP TABLE IF EXISTS ${name};\n`,
+        });
+        tables.push({ name, columns: ['name', 'status', 'amount_cents', 'created_at'], touchable: true });
+        break;
+      }
+      case 'column': {
+        const t = pick(tables);
+        const col = `${pick(['note', 'region', 'score', 'flags', 'external_ref', 'archived_at'])}_${tag}`;
+        const type = col.startsWith('score') ? 'integer NOT NULL DEFAULT 0' : col.startsWith('flags') ? "jsonb NOT NULL DEFAULT '{}'::jsonb" : col.startsWith('archived_at') ? 'timestamptz' : 'text';
+        out.push({
+          name: `add_${col}_to_${t.name}`,
+          up: `/* ${tag}: ${t.name} gets ${col}.\n   Nullable or with a default, so the ALTER is instant on PostgreSQL 11+. */\nALTER TABLE ${t.name} ADD COLUMN ${col} ${type};\n`,
+          down: `ALTER TABLE ${t.name} DROP COLUMN IF EXISTS ${col};\n`,
+        });
+        t.columns.push(col);
+        break;
+      }
+      case 'index': {
+        const t = pick(tables);
+        const cols = rnd() < 0.3 ? [pick(t.columns), 'created_at'].filter((c, i, a) => a.indexOf(c) === i) : [pick(t.columns)];
+        const idx = `${t.name}_${cols.join('_')}_${tag}_idx`.slice(0, 63);
+        const partial = rnd() < 0.25 ? " WHERE status <> 'archived'" : '';
+        out.push({
+          name: `index_${t.name}_${cols[0]}`,
+          up: `-- ${tag}: speeds up the ${t.name} list filtered by ${cols.join(', ')}.\nCREATE INDEX ${idx} ON ${t.name} (${cols.join(', ')})${partial};\n`,
+          down: `DROP INDEX IF EXISTS ${idx};\n`,
+        });
+        break;
+      }
+      case 'seed': {
+        const t = pick(tables);
+        const rows = 3 + Math.floor(rnd() * 4);
+        const tricky = ["semi; colon", "it''s quoted", '-- not a comment', '/* not a comment either */', '$$ not a dollar quote $$', 'plain'];
+        const values = Array.from({ length: rows }, (_, i) => `    ('seed-${tag}-${i} ${pick(tricky)}', '${pick(['new', 'active', 'archived'])}', ${Math.floor(rnd() * 100_000)})`).join(',\n');
+        out.push({
+          name: `seed_${t.name}`,
+          up: `-- ${tag}: reference rows for ${t.name}.\nINSERT INTO ${t.name} (name, status, amount_cents) VALUES\n${values};\n`,
+          down: `DELETE FROM ${t.name} WHERE name LIKE 'seed-${tag}-%';\n`,
+        });
+        break;
+      }
+      case 'function': {
+        const t = pick(tables);
+        const fn = `${t.name}_total_since_${tag}`;
+        const tagged = rnd() < 0.3 ? '$body$' : '$$';
+        const body =
+          rnd() < 0.5
+            ? `DECLARE\n    total bigint;\nBEGIN\n    -- counts only rows that are not archived; the ';' here must not split the file\n    SELECT coalesce(sum(amount_cents), 0) INTO total\n      FROM ${t.name}\n     WHERE created_at >= since AND status <> 'archived';\n    IF total < 0 THEN\n        RAISE EXCEPTION 'negative total for %', '${t.name}';\n    END IF;\n    RETURN total;\nEND;`
+            : `BEGIN\n    RETURN (SELECT count(*) FROM ${t.name} WHERE created_at >= since);\nEND;`;
+        out.push({
+          name: `function_${fn}`,
+          up: `-- ${tag}: reporting helper for ${t.name}.\nCREATE OR REPLACE FUNCTION ${fn}(since timestamptz)\nRETURNS bigint\nLANGUAGE plpgsql STABLE\nAS ${tagged}\n${body}\n${tagged};\n\nCOMMENT ON FUNCTION ${fn}(timestamptz) IS 'Sum of amount_cents since a time.';\n`,
+          down: `DROP FUNCTION IF EXISTS ${fn}(timestamptz);\n`,
+        });
+        break;
+      }
+      case 'view': {
+        const t = pick(tables);
+        const view = `${t.name}_active_${tag}`;
+        const cols = ['id', ...t.columns.slice(0, 3)].join(', ');
+        out.push({
+          name: `view_${view}`,
+          up: `-- ${tag}: what the dashboard reads.\nCREATE VIEW ${view} AS\n    SELECT ${cols}\n      FROM ${t.name}\n     WHERE status = 'active';\n`,
+          down: `DROP VIEW IF EXISTS ${view};\n`,
+        });
+        break;
+      }
+      case 'trigger': {
+        const t = pick(tables.filter((x) => x.touchable));
+        t.touchable = false;
+        const fn = `${t.name}_touch_${tag}`;
+        out.push({
+          name: `trigger_touch_${t.name}`,
+          up:
+            `-- ${tag}: keep ${t.name}.updated_at current.\n` +
+            `CREATE FUNCTION ${fn}() RETURNS trigger\nLANGUAGE plpgsql AS $fn$\nBEGIN\n    NEW.updated_at := now();\n    RETURN NEW;\nEND;\n$fn$;\n\n` +
+            `CREATE TRIGGER ${fn}\n    BEFORE UPDATE ON ${t.name}\n    FOR EACH ROW EXECUTE FUNCTION ${fn}();\n`,
+          down: `DROP TRIGGER IF EXISTS ${fn} ON ${t.name};\nDROP FUNCTION IF EXISTS ${fn}();\n`,
+        });
+        break;
+      }
+      case 'backfill': {
+        const t = pick(tables);
+        out.push({
+          name: `backfill_${t.name}_status`,
+          up:
+            `-- ${tag}: rows from the old importer had an empty status.\n` +
+            `DO $$\nDECLARE\n    n integer;\nBEGIN\n    UPDATE ${t.name} SET status = 'new' WHERE status = '';\n    GET DIAGNOSTICS n = ROW_COUNT;\n    RAISE NOTICE 'backfilled % row(s) of ${t.name}', n;\nEND\n$$;\n`,
+          down: `-- ${tag}: nothing to undo: the empty statuses are not restored.\nSELECT 1;\n`,
+        });
+        break;
+      }
+      case 'enum': {
+        const t = pick(tables);
+        const type = `${t.name}_tier_${tag}`;
+        const col = `tier_${tag}`;
+        out.push({
+          name: `enum_${type}`,
+          up: `-- ${tag}: customer tiers.\nCREATE TYPE ${type} AS ENUM ('free', 'team', 'enterprise');\nALTER TABLE ${t.name} ADD COLUMN ${col} ${type} NOT NULL DEFAULT 'free';\n`,
+          down: `ALTER TABLE ${t.name} DROP COLUMN IF EXISTS ${col};\nDROP TYPE IF EXISTS ${type};\n`,
+        });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function writeSet(dir: string, set: readonly Generated[]): { files: string[] } {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  set.forEach((m, i) => {
+    const base = `${String(i + 1).padStart(4, '0')}_${m.name}`;
+    fs.writeFileSync(path.join(dir, `${base}.up.sql`), m.up);
+    fs.writeFileSync(path.join(dir, `${base}.down.sql`), m.down);
+    files.push(base);
+  });
+  return { files };
+}
+
+// ---- figure 1: read and check ------------------------------------------------------------------
+
+async function benchReadAndCheck(dir: string) {
+  const t0 = performance.now();
+  await loadPostgresParser();
+  const parserLoadMs = performance.now() - t0;
+  const runs: { readMs: number; parseMs: number; totalMs: number; files: number; statements: number; problems: number; migrations: number }[] = [];
+  for (let i = 0; i < checkRepeats; i++) {
+    const a = performance.now();
+    const set = await readMigrationSet(dir);
+    const b = performance.now();
+    let files = 0;
+    let statements = 0;
+    for (const m of set.migrations) {
+      for (const f of [m.up, m.down]) {
+        if (!f) continue;
+        files++;
+        statements += postgresUnits(f, parseServerVersion).reduce((n, u) => n + u.statements.length, 0);
+      }
+    }
+    const c = performance.now();
+    runs.push({ readMs: b - a, parseMs: c - b, totalMs: c - a, files, statements, problems: set.problems.length, migrations: set.migrations.length });
+    log(`read and check ${i + 1}/${checkRepeats}: read ${round(b - a)} ms, parse ${round(c - b)} ms`);
+  }
+  const first = runs[0]!;
+  if (first.problems) throw new Error(`the generated set has ${first.problems} problem(s)`);
+  const total = percentile(runs.map((r) => r.totalMs), 50);
+  return {
+    migrations: first.migrations,
+    files: first.files,
+    statements: first.statements,
+    bytes: fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0),
+    ms: round(total, 1),
+    perMigrationMs: round(total / first.migrations, 3),
+    readMs: round(percentile(runs.map((r) => r.readMs), 50), 1),
+    parseMs: round(percentile(runs.map((r) => r.parseMs), 50), 1),
+    firstRunMs: round(first.totalMs, 1),
+    repeats: runs.length,
+    parserLoadMs: round(parserLoadMs, 1),
+    method: `median of ${runs.length} runs in one process of readMigrationSet plus postgresUnits(file, ${parseServerVersion}) on every up and down file; parserLoadMs (the WebAssembly parser's one-off load, once per process) is not included`,
+  };
+}
+
+// ---- figure 2: apply ---------------------------------------------------------------------------
+
+interface Conn {
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  password: string;
+}
+
+interface ToolRun {
+  /** Wall time of the whole run, everything included. */
+  totalMs: number;
+  /** Per migration: from the start of one to the start of the next (the last: to the end). */
+  stepMs: number[];
+  /** totalMs minus the steps: connecting, reading, checking, locking, bookkeeping set-up. */
+  fixedMs: number;
+  detail?: Record<string, number>;
+}
+
+const hostKeys = (tmp: string) => new HostKeyPolicy({ defaultKnownHostsFile: path.join(tmp, 'no-known-hosts') });
+
+async function flightdeckRun(conn: Conn, database: string, dir: string, action: RunAction, journalDir: string, keys: HostKeyPolicy): Promise<ToolRun> {
+  const profile: Profile = { id: database, name: database, engine: 'postgres', environment: 'staging', host: conn.host, port: conn.port, database, user: conn.user, tls: { mode: 'disable' }, connectTimeoutMs: 5000 };
+  const marks: number[] = [];
+  const t0 = performance.now();
+  const open = await connectProfile(profile, { dbPassword: conn.password }, { hostKeys: keys, role: 'migration', poolSize: 2, lockTimeoutMs, statementTimeoutMs: 0 });
+  const t1 = performance.now();
+  let t2 = t1;
+  let t3 = t1;
+  let steps = 0;
+  try {
+    const set = await readMigrationSet(dir);
+    t2 = performance.now();
+    const result = await runMigrations(open, set, action, {
+      journalDir,
+      lockTimeoutMs,
+      // The runner logs this line right before each step: the steps' boundaries.
+      onLog: (level, message) => {
+        if (level === 'info' && /^(Applying|Reverting) /.test(message)) marks.push(performance.now());
+        else if (level !== 'info') log(`runner ${level}: ${message}`);
+      },
+    });
+    t3 = performance.now();
+    steps = result.steps.length;
+  } finally {
+    await open.close();
+  }
+  const t4 = performance.now();
+  if (marks.length !== steps) throw new Error(`saw ${marks.length} step starts for ${steps} steps`);
+  const stepMs = marks.map((m, i) => (marks[i + 1] ?? t3) - m);
+  const totalMs = t4 - t0;
+  return {
+    totalMs,
+    stepMs,
+    fixedMs: totalMs - sum(stepMs),
+    detail: { connectMs: t1 - t0, readSetMs: t2 - t1, beforeFirstStepMs: (marks[0] ?? t3) - t2, closeMs: t4 - t3 },
+  };
+}
+
+/** The child's environment: ours without any PG* variable (a stray PGSERVICE or PGHOST must not
+ * redirect psql), plus the target. The password travels in PGPASSWORD, never on the command line. */
+function psqlEnv(conn: Conn, database: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  // TLS and GSS off, as the runner's profile has it: otherwise libpq first tries to negotiate them.
+  return { ...env, PGHOST: conn.host, PGPORT: String(conn.port), PGUSER: conn.user, PGDATABASE: database, PGPASSWORD: conn.password, PGSSLMODE: 'disable', PGGSSENCMODE: 'disable', PGAPPNAME: 'bench-psql' };
+}
+
+function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // stdout ignored, as a script that redirects it to /dev/null.
+    const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+async function psqlRun(conn: Conn, database: string, files: readonly string[]): Promise<ToolRun> {
+  const env = psqlEnv(conn, database);
+  const stepMs: number[] = [];
+  const t0 = performance.now();
+  for (const file of files) {
+    const t = performance.now();
+    // -X: no ~/.psqlrc, so the figure does not depend on whoever runs it.
+    const r = await runProcess(psqlPath, ['-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file], env);
+    stepMs.push(performance.now() - t);
+    if (r.code !== 0) throw new Error(`psql -f ${path.basename(file)} exited with ${r.code}: ${r.stderr.trim()}`);
+  }
+  const totalMs = performance.now() - t0;
+  return { totalMs, stepMs, fixedMs: totalMs - sum(stepMs) };
+}
+
+/** The floor for any in-process runner: one node-postgres session, each file sent whole as one
+ * simple query between BEGIN and COMMIT, no parsing, no bookkeeping, no journal. */
+async function plainPgRun(conn: Conn, database: string, files: readonly string[]): Promise<ToolRun> {
+  const t0 = performance.now();
+  const client = new pg.Client({ ...conn, database, application_name: 'bench-plain-pg' });
+  client.on('error', () => undefined);
+  await client.connect();
+  const stepMs: number[] = [];
+  try {
+    for (const file of files) {
+      const t = performance.now();
+      const text = await fs.promises.readFile(file, 'utf8');
+      await client.query('BEGIN');
+      try {
+        await client.query(text);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`${path.basename(file)}: ${(e as Error).message}`);
+      }
+      stepMs.push(performance.now() - t);
+    }
+  } finally {
+    await client.end();
+  }
+  const totalMs = performance.now() - t0;
+  return { totalMs, stepMs, fixedMs: totalMs - sum(stepMs) };
+}
+
+/** The application's schema, without either tool's bookkeeping: equal after both ups, empty after
+ * both downs. */
+async function fingerprint(admin: pg.ClientConfig, database: string): Promise<{ objects: number; rows: number; hash: string }> {
+  const c = new pg.Client({ ...admin, database });
+  await c.connect();
+  try {
+    const r = await c.query<{ objects: number; hash: string | null }>(`
+      with o as (
+        select c.relkind::text || ':' || c.relname as o from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'public' and c.relname !~ '^(flightdeck_migration|schema_migrations)'
+        union all
+        select 'f:' || p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'
+        union all
+        select 'y:' || t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname = 'public' and t.typtype = 'e'
+        union all
+        select 'g:' || t.tgname from pg_trigger t where not t.tgisinternal)
+      select count(*)::int as objects, md5(string_agg(o, ',' order by o)) as hash from o`);
+    const tables = await c.query<{ relname: string }>(`select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r' and c.relname !~ '^(flightdeck_migration|schema_migrations)'`);
+    let rows = 0;
+    for (const t of tables.rows) rows += Number((await c.query<{ n: string }>(`select count(*) as n from "${t.relname}"`)).rows[0]!.n);
+    return { objects: r.rows[0]!.objects, rows, hash: r.rows[0]!.hash ?? '' };
+  } finally {
+    await c.end();
+  }
+}
+
+const tools = ['flightdeck', 'psql', 'plainPg'] as const;
+type Tool = (typeof tools)[number];
+
+interface RoundResult {
+  round: number;
+  order: Tool[];
+  up: Record<Tool, ToolRun>;
+  down: Record<Tool, ToolRun>;
+}
+
+function perMigration(runs: readonly ToolRun[], n: number) {
+  const steps = runs.flatMap((r) => r.stepMs);
+  return {
+    // All in: the whole run (connecting, reading, checking included) over the migrations.
+    mean: round(mean(runs.map((r) => r.totalMs / n)), 2),
+    p50: round(percentile(steps, 50), 2),
+    p90: round(percentile(steps, 90), 2),
+    stepMean: round(mean(steps), 2),
+    fixedMsPerRun: round(mean(runs.map((r) => r.fixedMs)), 1),
+  };
+}
+
+function compare(rs: readonly RoundResult[], dir: 'up' | 'down', n: number) {
+  const runs = (t: Tool) => rs.map((r) => r[dir][t]);
+  const f = perMigration(runs('flightdeck'), n);
+  const p = perMigration(runs('psql'), n);
+  const g = perMigration(runs('plainPg'), n);
+  const details = runs('flightdeck').map((r) => r.detail!);
+  return {
+    flightdeckPerMigrationMs: f,
+    psqlPerMigrationMs: p,
+    overheadPerMigrationMs: round(f.mean - p.mean, 2),
+    overheadPerMigrationP50Ms: round(f.p50 - p.p50, 2),
+    ratio: round(f.mean / p.mean, 3),
+    ratioP50: round(f.p50 / p.p50, 3),
+    roundRatios: rs.map((r) => round(r[dir].flightdeck.totalMs / r[dir].psql.totalMs, 3)),
+    plainPgPerMigrationMs: g,
+    overheadVsPlainPgPerMigrationMs: round(f.mean - g.mean, 2),
+    overheadVsPlainPgP50Ms: round(f.p50 - g.p50, 2),
+    ratioVsPlainPg: round(f.mean / g.mean, 3),
+    roundRatiosVsPlainPg: rs.map((r) => round(r[dir].flightdeck.totalMs / r[dir].plainPg.totalMs, 3)),
+    flightdeckFixedMs: Object.fromEntries(Object.keys(details[0] ?? {}).map((k) => [k, round(mean(details.map((d) => d[k]!)), 1)])),
+    totalMs: Object.fromEntries(tools.map((t) => [t, runs(t).map((r) => round(r.totalMs, 0))])),
+    order: rs.map((r) => r.order.join(',')),
+  };
+}
+
+async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: readonly string[], tmp: string) {
+  const journalDir = path.join(tmp, 'journal');
+  const keys = hostKeys(tmp);
+  const ups = files.map((f) => path.join(dir, `${f}.up.sql`));
+  const downs = files.map((f) => path.join(dir, `${f}.down.sql`)).reverse();
+  const adminConfig: pg.ClientConfig = { ...conn, database: 'postgres' };
+  const run = (t: Tool, database: string, direction: 'up' | 'down'): Promise<ToolRun> => {
+    if (t === 'flightdeck') return flightdeckRun(conn, database, dir, direction === 'up' ? { kind: 'up' } : { kind: 'down', steps: 'all' }, journalDir, keys);
+    if (t === 'psql') return psqlRun(conn, database, direction === 'up' ? ups : downs);
+    return plainPgRun(conn, database, direction === 'up' ? ups : downs);
+  };
+  const results: RoundResult[] = [];
+  const checks = { upSchemasEqual: true, upObjects: 0, upRows: 0, downEmpty: true };
+  for (let r = 0; r < rounds; r++) {
+    // Each round starts with another tool, so drift on the shared machine does not favour one.
+    const order = tools.map((_, i) => tools[(i + r) % tools.length]!);
+    const dbs = Object.fromEntries(tools.map((t) => [t, `bench_${t.toLowerCase()}_${r}`])) as Record<Tool, string>;
+    for (const t of order) {
+      await admin.query(`DROP DATABASE IF EXISTS ${dbs[t]}`);
+      await admin.query(`CREATE DATABASE ${dbs[t]}`);
+    }
+    // A checkpoint now rather than in the middle of someone's run.
+    await admin.query('CHECKPOINT');
+    const up: Partial<Record<Tool, ToolRun>> = {};
+    for (const t of order) {
+      const res = await run(t, dbs[t], 'up');
+      up[t] = res;
+      log(`round ${r + 1}/${rounds} up   ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
+    }
+    const prints = await Promise.all(tools.map((t) => fingerprint(adminConfig, dbs[t])));
+    if (prints.some((fp) => fp.hash !== prints[0]!.hash || fp.rows !== prints[0]!.rows)) {
+      checks.upSchemasEqual = false;
+      log(`round ${r + 1}: the schemas differ after up: ${JSON.stringify(prints)}`);
+    }
+    checks.upObjects = prints[0]!.objects;
+    checks.upRows = prints[0]!.rows;
+    await admin.query('CHECKPOINT');
+    const down: Partial<Record<Tool, ToolRun>> = {};
+    for (const t of order) {
+      const res = await run(t, dbs[t], 'down');
+      down[t] = res;
+      log(`round ${r + 1}/${rounds} down ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
+    }
+    for (const t of order) {
+      const fp = await fingerprint(adminConfig, dbs[t]);
+      if (fp.objects !== 0 || fp.rows !== 0) {
+        checks.downEmpty = false;
+        log(`round ${r + 1}: ${t} left ${fp.objects} object(s) and ${fp.rows} row(s) after down`);
+      }
+      await admin.query(`DROP DATABASE IF EXISTS ${dbs[t]} WITH (FORCE)`);
+    }
+    results.push({ round: r + 1, order, up: up as Record<Tool, ToolRun>, down: down as Record<Tool, ToolRun> });
+  }
+  const journalFsync = await fsyncProbe(journalDir);
+  const psqlConnectOnlyMsP50 = await psqlConnectProbe(conn);
+  return {
+    up: compare(results, 'up', files.length),
+    down: compare(results, 'down', files.length),
+    checks,
+    journalFsync,
+    psqlConnectOnlyMsP50,
+  };
+}
+
+/** What one psql process costs before any migration: start, connect (SCRAM), one trivial query, exit. */
+async function psqlConnectProbe(conn: Conn): Promise<number> {
+  const env = psqlEnv(conn, 'postgres');
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    const r = await runProcess(psqlPath, ['-X', '-c', 'select 1'], env);
+    times.push(performance.now() - t);
+    if (r.code !== 0) throw new Error(`psql -c 'select 1' exited with ${r.code}: ${r.stderr.trim()}`);
+  }
+  return round(percentile(times, 50), 2);
+}
+
+// ---- the machine -------------------------------------------------------------------------------
+
+/** What one journal entry costs on this disk: the runner appends and fsyncs two per step. */
+async function fsyncProbe(dir: string): Promise<{ appendSyncMsP50: number; appendSyncMsP90: number }> {
+  fs.mkdirSync(dir, { recursive: true });
+  const handle = await fs.promises.open(path.join(dir, 'fsync-probe.jsonl'), 'ax', 0o600);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      await handle.appendFile(`{"type":"probe","i":${i}}\n`, 'utf8');
+      await handle.sync();
+      times.push(performance.now() - t);
+    }
+  } finally {
+    await handle.close();
+  }
+  return { appendSyncMsP50: round(percentile(times, 50), 3), appendSyncMsP90: round(percentile(times, 90), 3) };
+}
+
+/** Starting any process from this Node process (part of every psql figure). */
+async function spawnProbe(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await runProcess('/bin/true', [], process.env);
+    times.push(performance.now() - t);
+  }
+  return round(percentile(times, 50), 2);
+}
+
+async function psqlVersion(): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(psqlPath, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    child.on('error', () => resolve('unknown'));
+    child.on('close', () => resolve(out.trim()));
+  });
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadBefore = os.loadavg();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-bench-migrate-'));
+  // As root, PostgreSQL runs as the postgres OS user, which must be able to enter the directory.
+  fs.chmodSync(tmp, 0o755);
+  let cluster: PostgresCluster | undefined;
+  let admin: pg.Client | undefined;
+  try {
+    log(`generating ${migrationCount} migrations`);
+    const generated = generateSet(migrationCount);
+    const fullDir = path.join(tmp, 'set-full');
+    writeSet(fullDir, generated);
+    const applyDir = path.join(tmp, 'set-apply');
+    const { files: applyFiles } = writeSet(applyDir, generated.slice(0, applyCount));
+
+    const readAndCheck = await benchReadAndCheck(fullDir);
+
+    const password = randomBytes(18).toString('base64url');
+    cluster = new PostgresCluster({ dataDir: path.join(tmp, 'pg'), port: await freePort(), superuserPassword: password, superuser: 'flightdeck', name: 'fd-bench-migrate', noSync: !pgFsync });
+    log(`starting PostgreSQL ${cluster.binaries.version} (${cluster.binaries.source}${pgFsync ? ', fsync on' : ', fsync off'})`);
+    await cluster.init();
+    // freePort() can lose a race for its port; the cluster then moves to another.
+    await cluster.start({ portRetry: { attempts: 3 } });
+    const conn: Conn = { host: '127.0.0.1', port: cluster.port, user: 'flightdeck', password };
+    admin = new pg.Client({ ...conn, database: 'postgres', application_name: 'bench-admin' });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    const server = (await admin.query<{ v: string; fsync: string; sc: string }>("select current_setting('server_version') as v, current_setting('fsync') as fsync, current_setting('synchronous_commit') as sc")).rows[0]!;
+
+    log(`applying ${applyCount} migrations, ${rounds} round(s), ${tools.join(', ')} taking turns to go first`);
+    const apply = await benchApply(conn, admin, applyDir, applyFiles, tmp);
+    const spawnTrueMsP50 = await spawnProbe();
+
+    const cpus = os.cpus();
+    const result = {
+      readAndCheck,
+      apply: {
+        migrations: applyCount,
+        rounds,
+        flightdeckPerMigrationMs: apply.up.flightdeckPerMigrationMs,
+        psqlPerMigrationMs: apply.up.psqlPerMigrationMs,
+        overheadPerMigrationMs: apply.up.overheadPerMigrationMs,
+        ratio: apply.up.ratio,
+        ...Object.fromEntries(Object.entries(apply.up).filter(([k]) => !['flightdeckPerMigrationMs', 'psqlPerMigrationMs', 'overheadPerMigrationMs', 'ratio'].includes(k))),
+        down: apply.down,
+        checks: apply.checks,
+        method:
+          'per round, a fresh database for each tool; flightdeck = connectProfile (role migration, pool 2, lock_timeout 200 ms) + readMigrationSet + runMigrations + close, in this process; ' +
+          "psql = `psql -X -v ON_ERROR_STOP=1 -1 -f FILE`, one process per file, stdout to /dev/null, password in PGPASSWORD. mean: the whole run's wall time over the migrations (all fixed costs included); " +
+          'p50/p90/stepMean: per migration (flightdeck: from one step start to the next, journal fsyncs and bookkeeping included; psql: one process start to exit); ratio = flightdeck mean / psql mean; roundRatios: whole-run time ratios per round. ' +
+          'plainPg: the floor for an in-process runner, one node-postgres session sending each file whole between BEGIN and COMMIT (no parsing, bookkeeping or journal); the VsPlainPg figures are the runner against it.',
+      },
+      machine: {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model ?? 'unknown',
+        memGB: round(os.totalmem() / 2 ** 30, 1),
+        loadavgBefore: loadBefore.map((l) => round(l, 2)),
+        loadavgAfter: os.loadavg().map((l) => round(l, 2)),
+        node: process.version,
+        postgres: `${server.v} (${cluster.binaries.source}, fsync=${server.fsync}, synchronous_commit=${server.sc})`,
+        psql: await psqlVersion(),
+        psqlConnectOnlyMsP50: apply.psqlConnectOnlyMsP50,
+        journalFsync: apply.journalFsync,
+        spawnTrueMsP50,
+      },
+      runSeconds: round((performance.now() - started) / 1000, 1),
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await admin?.end().catch(() => undefined);
+    try {
+      await cluster?.stop('fast');
+    } catch (e) {
+      log(`cleanup: stopping PostgreSQL failed: ${(e as Error).message}`);
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    log(`failed: ${(e as Error).stack ?? String(e)}`);
+    process.exit(1);
+  },
+);
