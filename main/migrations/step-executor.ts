@@ -73,7 +73,7 @@ interface SqlFailure {
 
 /** Reads what a driver error says, for PostgreSQL (SQLSTATE, position) and MySQL (errno, line). */
 export function describeSqlError(e: unknown, stmt?: UnitStatement): SqlFailure {
-  const err = e as { code?: string; errno?: number; sqlState?: string; sqlMessage?: string; message?: string; position?: string };
+  const err = e as { code?: string; errno?: number; sqlState?: string; sqlMessage?: string; message?: string; position?: string; detail?: string };
   if (e instanceof FlightdeckError) return { code: e.code, message: e.message, kind: e.code === 'CANCELLED' ? 'cancelled' : 'statement' };
   if (typeof err.errno === 'number' && err.sqlState) {
     const at = /at line (\d+)\s*$/.exec(err.sqlMessage ?? '');
@@ -84,7 +84,9 @@ export function describeSqlError(e: unknown, stmt?: UnitStatement): SqlFailure {
     const kind = err.code === '55P03' || err.code === '40P01' ? 'lock' : err.code === '57014' ? 'cancelled' : err.code.startsWith('08') || err.code.startsWith('57P') ? 'connection' : 'statement';
     let line: number | undefined;
     if (stmt && err.position) line = stmt.line + (stmt.text.slice(0, Number(err.position) - 1).match(/\n/g)?.length ?? 0);
-    return { code: err.code, message: err.message ?? String(e), sqlstate: err.code, kind, ...(line ? { line } : {}) };
+    // PostgreSQL's DETAIL says which row or key: "Key (email)=(a@example.com) is duplicated."
+    const message = `${err.message ?? String(e)}${err.detail ? ` (${err.detail.replace(/\.$/, '')})` : ''}`;
+    return { code: err.code, message, sqlstate: err.code, kind, ...(line ? { line } : {}) };
   }
   return { code: err.code ?? 'CONNECTION_LOST', message: err.message ?? String(e), kind: 'connection' };
 }

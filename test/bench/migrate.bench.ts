@@ -9,9 +9,12 @@
 //      blocks) applied to a fresh database by Flightdeck's runner (connectProfile as the CLI opens it,
 //      readMigrationSet, runMigrations up), and to another fresh database by `psql -v ON_ERROR_STOP=1
 //      -1 -f FILE`, one process per file, as a shell loop or a golang-migrate-ish script does it. Then
-//      both go down to zero the same way. BENCH_ROUNDS (3) rounds, the two tools alternating which
-//      goes first, on a throwaway PostgreSQL (the product's own cluster module), because the machine
-//      is shared and noisy: the per-round ratios say more than any one absolute figure.
+//      both go down to zero the same way. Two more baselines run beside them: the psql executable
+//      itself when /usr/bin/psql is Debian's Perl wrapper, and one node-postgres session sending each
+//      file whole (the floor for any in-process runner). BENCH_ROUNDS (3) rounds, the tools taking
+//      turns to go first, fresh databases each round, on a throwaway PostgreSQL (the product's own
+//      cluster module), because the machine is shared and noisy: the per-round ratios say more than
+//      any one absolute figure.
 //
 // Bundled by esbuild and run by plain Node (see the package.json script) rather than as a vitest
 // file, so stdout carries the one JSON object and nothing else; progress goes to stderr.
@@ -379,14 +382,14 @@ function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv): Promi
   });
 }
 
-async function psqlRun(conn: Conn, database: string, files: readonly string[]): Promise<ToolRun> {
+async function psqlRun(psql: string, conn: Conn, database: string, files: readonly string[]): Promise<ToolRun> {
   const env = psqlEnv(conn, database);
   const stepMs: number[] = [];
   const t0 = performance.now();
   for (const file of files) {
     const t = performance.now();
     // -X: no ~/.psqlrc, so the figure does not depend on whoever runs it.
-    const r = await runProcess(psqlPath, ['-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file], env);
+    const r = await runProcess(psql, ['-X', '-v', 'ON_ERROR_STOP=1', '-1', '-f', file], env);
     stepMs.push(performance.now() - t);
     if (r.code !== 0) throw new Error(`psql -f ${path.basename(file)} exited with ${r.code}: ${r.stderr.trim()}`);
   }
@@ -449,14 +452,13 @@ async function fingerprint(admin: pg.ClientConfig, database: string): Promise<{ 
   }
 }
 
-const tools = ['flightdeck', 'psql', 'plainPg'] as const;
-type Tool = (typeof tools)[number];
+type Tool = 'flightdeck' | 'psql' | 'psqlBinary' | 'plainPg';
 
 interface RoundResult {
   round: number;
   order: Tool[];
-  up: Record<Tool, ToolRun>;
-  down: Record<Tool, ToolRun>;
+  up: Partial<Record<Tool, ToolRun>>;
+  down: Partial<Record<Tool, ToolRun>>;
 }
 
 function perMigration(runs: readonly ToolRun[], n: number) {
@@ -471,32 +473,39 @@ function perMigration(runs: readonly ToolRun[], n: number) {
   };
 }
 
-function compare(rs: readonly RoundResult[], dir: 'up' | 'down', n: number) {
-  const runs = (t: Tool) => rs.map((r) => r[dir][t]);
+function compare(rs: readonly RoundResult[], dir: 'up' | 'down', n: number, tools: readonly Tool[]) {
+  const runs = (t: Tool) => rs.map((r) => r[dir][t]!);
   const f = perMigration(runs('flightdeck'), n);
-  const p = perMigration(runs('psql'), n);
-  const g = perMigration(runs('plainPg'), n);
+  const against = (t: Tool) => {
+    const b = perMigration(runs(t), n);
+    return {
+      perMigrationMs: b,
+      overheadPerMigrationMs: round(f.mean - b.mean, 2),
+      overheadPerMigrationP50Ms: round(f.p50 - b.p50, 2),
+      ratio: round(f.mean / b.mean, 3),
+      ratioP50: round(f.p50 / b.p50, 3),
+      roundRatios: rs.map((r) => round(r[dir].flightdeck!.totalMs / r[dir][t]!.totalMs, 3)),
+    };
+  };
+  const psql = against('psql');
   const details = runs('flightdeck').map((r) => r.detail!);
   return {
     flightdeckPerMigrationMs: f,
-    psqlPerMigrationMs: p,
-    overheadPerMigrationMs: round(f.mean - p.mean, 2),
-    overheadPerMigrationP50Ms: round(f.p50 - p.p50, 2),
-    ratio: round(f.mean / p.mean, 3),
-    ratioP50: round(f.p50 / p.p50, 3),
-    roundRatios: rs.map((r) => round(r[dir].flightdeck.totalMs / r[dir].psql.totalMs, 3)),
-    plainPgPerMigrationMs: g,
-    overheadVsPlainPgPerMigrationMs: round(f.mean - g.mean, 2),
-    overheadVsPlainPgP50Ms: round(f.p50 - g.p50, 2),
-    ratioVsPlainPg: round(f.mean / g.mean, 3),
-    roundRatiosVsPlainPg: rs.map((r) => round(r[dir].flightdeck.totalMs / r[dir].plainPg.totalMs, 3)),
+    psqlPerMigrationMs: psql.perMigrationMs,
+    overheadPerMigrationMs: psql.overheadPerMigrationMs,
+    ratio: psql.ratio,
+    overheadPerMigrationP50Ms: psql.overheadPerMigrationP50Ms,
+    ratioP50: psql.ratioP50,
+    roundRatios: psql.roundRatios,
+    otherBaselines: Object.fromEntries(tools.filter((t) => t !== 'flightdeck' && t !== 'psql').map((t) => [t, against(t)])),
     flightdeckFixedMs: Object.fromEntries(Object.keys(details[0] ?? {}).map((k) => [k, round(mean(details.map((d) => d[k]!)), 1)])),
     totalMs: Object.fromEntries(tools.map((t) => [t, runs(t).map((r) => round(r.totalMs, 0))])),
     order: rs.map((r) => r.order.join(',')),
   };
 }
 
-async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: readonly string[], tmp: string) {
+async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: readonly string[], tmp: string, psqlBinary: string | null) {
+  const tools: Tool[] = ['flightdeck', 'psql', ...(psqlBinary ? (['psqlBinary'] as const) : []), 'plainPg'];
   const journalDir = path.join(tmp, 'journal');
   const keys = hostKeys(tmp);
   const ups = files.map((f) => path.join(dir, `${f}.up.sql`));
@@ -504,7 +513,8 @@ async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: read
   const adminConfig: pg.ClientConfig = { ...conn, database: 'postgres' };
   const run = (t: Tool, database: string, direction: 'up' | 'down'): Promise<ToolRun> => {
     if (t === 'flightdeck') return flightdeckRun(conn, database, dir, direction === 'up' ? { kind: 'up' } : { kind: 'down', steps: 'all' }, journalDir, keys);
-    if (t === 'psql') return psqlRun(conn, database, direction === 'up' ? ups : downs);
+    if (t === 'psql') return psqlRun(psqlPath, conn, database, direction === 'up' ? ups : downs);
+    if (t === 'psqlBinary') return psqlRun(psqlBinary!, conn, database, direction === 'up' ? ups : downs);
     return plainPgRun(conn, database, direction === 'up' ? ups : downs);
   };
   const results: RoundResult[] = [];
@@ -513,6 +523,7 @@ async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: read
     // Each round starts with another tool, so drift on the shared machine does not favour one.
     const order = tools.map((_, i) => tools[(i + r) % tools.length]!);
     const dbs = Object.fromEntries(tools.map((t) => [t, `bench_${t.toLowerCase()}_${r}`])) as Record<Tool, string>;
+    log(`round ${r + 1}/${rounds}: ${order.join(', ')}`);
     for (const t of order) {
       await admin.query(`DROP DATABASE IF EXISTS ${dbs[t]}`);
       await admin.query(`CREATE DATABASE ${dbs[t]}`);
@@ -523,7 +534,7 @@ async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: read
     for (const t of order) {
       const res = await run(t, dbs[t], 'up');
       up[t] = res;
-      log(`round ${r + 1}/${rounds} up   ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
+      log(`  up   ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
     }
     const prints = await Promise.all(tools.map((t) => fingerprint(adminConfig, dbs[t])));
     if (prints.some((fp) => fp.hash !== prints[0]!.hash || fp.rows !== prints[0]!.rows)) {
@@ -537,7 +548,7 @@ async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: read
     for (const t of order) {
       const res = await run(t, dbs[t], 'down');
       down[t] = res;
-      log(`round ${r + 1}/${rounds} down ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
+      log(`  down ${t.padEnd(10)} ${round(res.totalMs, 0)} ms (${round(res.totalMs / files.length)} ms/migration)`);
     }
     for (const t of order) {
       const fp = await fingerprint(adminConfig, dbs[t]);
@@ -547,26 +558,29 @@ async function benchApply(conn: Conn, admin: pg.Client, dir: string, files: read
       }
       await admin.query(`DROP DATABASE IF EXISTS ${dbs[t]} WITH (FORCE)`);
     }
-    results.push({ round: r + 1, order, up: up as Record<Tool, ToolRun>, down: down as Record<Tool, ToolRun> });
+    results.push({ round: r + 1, order, up, down });
   }
   const journalFsync = await fsyncProbe(journalDir);
-  const psqlConnectOnlyMsP50 = await psqlConnectProbe(conn);
+  const psqlConnectOnlyMsP50 = await psqlConnectProbe(psqlPath, conn);
+  const psqlBinaryConnectOnlyMsP50 = psqlBinary ? await psqlConnectProbe(psqlBinary, conn) : null;
   return {
-    up: compare(results, 'up', files.length),
-    down: compare(results, 'down', files.length),
+    tools,
+    up: compare(results, 'up', files.length, tools),
+    down: compare(results, 'down', files.length, tools),
     checks,
     journalFsync,
     psqlConnectOnlyMsP50,
+    psqlBinaryConnectOnlyMsP50,
   };
 }
 
 /** What one psql process costs before any migration: start, connect (SCRAM), one trivial query, exit. */
-async function psqlConnectProbe(conn: Conn): Promise<number> {
+async function psqlConnectProbe(psql: string, conn: Conn): Promise<number> {
   const env = psqlEnv(conn, 'postgres');
   const times: number[] = [];
   for (let i = 0; i < 30; i++) {
     const t = performance.now();
-    const r = await runProcess(psqlPath, ['-X', '-c', 'select 1'], env);
+    const r = await runProcess(psql, ['-X', '-c', 'select 1'], env);
     times.push(performance.now() - t);
     if (r.code !== 0) throw new Error(`psql -c 'select 1' exited with ${r.code}: ${r.stderr.trim()}`);
   }
@@ -602,6 +616,23 @@ async function spawnProbe(): Promise<number> {
     times.push(performance.now() - t);
   }
   return round(percentile(times, 50), 2);
+}
+
+/** Debian and Ubuntu install psql as a link to pg_wrapper, a Perl script that picks a version and
+ * execs the real binary: that start-up is part of what a DBA's `psql -f` costs there, but not
+ * elsewhere, so the binary itself (beside the server's) is timed too when they differ. */
+function describePsql(serverBinDir: string): { resolved: string; script: string | null; binary: string | null } {
+  const resolved = fs.realpathSync(psqlPath);
+  let script: string | null = null;
+  try {
+    const head = fs.readFileSync(resolved, { encoding: 'latin1' }).slice(0, 200);
+    if (head.startsWith('#!')) script = head.split('\n')[0]!.slice(2).trim();
+  } catch {
+    // unreadable: treat it as a binary
+  }
+  const candidate = process.env.BENCH_PSQL_BINARY ?? path.join(serverBinDir, 'psql');
+  const binary = fs.existsSync(candidate) && fs.realpathSync(candidate) !== resolved ? candidate : null;
+  return { resolved, script, binary };
 }
 
 async function psqlVersion(): Promise<string> {
@@ -647,8 +678,10 @@ async function main(): Promise<void> {
     await admin.connect();
     const server = (await admin.query<{ v: string; fsync: string; sc: string }>("select current_setting('server_version') as v, current_setting('fsync') as fsync, current_setting('synchronous_commit') as sc")).rows[0]!;
 
-    log(`applying ${applyCount} migrations, ${rounds} round(s), ${tools.join(', ')} taking turns to go first`);
-    const apply = await benchApply(conn, admin, applyDir, applyFiles, tmp);
+    const psql = describePsql(cluster.binaries.binDir);
+    log(`${psqlPath} is ${psql.resolved}${psql.script ? ` (a script: ${psql.script})` : ''}${psql.binary ? `; also timing the psql binary ${psql.binary}` : ''}`);
+    log(`applying ${applyCount} migrations, ${rounds} round(s), the tools taking turns to go first`);
+    const apply = await benchApply(conn, admin, applyDir, applyFiles, tmp, psql.binary);
     const spawnTrueMsP50 = await spawnProbe();
 
     const cpus = os.cpus();
@@ -657,18 +690,16 @@ async function main(): Promise<void> {
       apply: {
         migrations: applyCount,
         rounds,
-        flightdeckPerMigrationMs: apply.up.flightdeckPerMigrationMs,
-        psqlPerMigrationMs: apply.up.psqlPerMigrationMs,
-        overheadPerMigrationMs: apply.up.overheadPerMigrationMs,
-        ratio: apply.up.ratio,
-        ...Object.fromEntries(Object.entries(apply.up).filter(([k]) => !['flightdeckPerMigrationMs', 'psqlPerMigrationMs', 'overheadPerMigrationMs', 'ratio'].includes(k))),
+        // flightdeckPerMigrationMs, psqlPerMigrationMs, overheadPerMigrationMs, ratio first, then the rest.
+        ...apply.up,
         down: apply.down,
         checks: apply.checks,
         method:
           'per round, a fresh database for each tool; flightdeck = connectProfile (role migration, pool 2, lock_timeout 200 ms) + readMigrationSet + runMigrations + close, in this process; ' +
           "psql = `psql -X -v ON_ERROR_STOP=1 -1 -f FILE`, one process per file, stdout to /dev/null, password in PGPASSWORD. mean: the whole run's wall time over the migrations (all fixed costs included); " +
           'p50/p90/stepMean: per migration (flightdeck: from one step start to the next, journal fsyncs and bookkeeping included; psql: one process start to exit); ratio = flightdeck mean / psql mean; roundRatios: whole-run time ratios per round. ' +
-          'plainPg: the floor for an in-process runner, one node-postgres session sending each file whole between BEGIN and COMMIT (no parsing, bookkeeping or journal); the VsPlainPg figures are the runner against it.',
+          'otherBaselines.psqlBinary: the same psql command with the psql executable itself, when ' + psqlPath + ' is a wrapper script (Debian/Ubuntu pg_wrapper); ' +
+          'otherBaselines.plainPg: the floor for an in-process runner, one node-postgres session sending each file whole between BEGIN and COMMIT (no parsing, bookkeeping or journal).',
       },
       machine: {
         cpus: cpus.length,
@@ -679,7 +710,13 @@ async function main(): Promise<void> {
         node: process.version,
         postgres: `${server.v} (${cluster.binaries.source}, fsync=${server.fsync}, synchronous_commit=${server.sc})`,
         psql: await psqlVersion(),
+        psqlPath,
+        psqlResolvesTo: psql.resolved,
+        ...(psql.script ? { psqlScript: psql.script } : {}),
+        ...(psql.binary ? { psqlBinary: psql.binary } : {}),
+        // One process: start, connect (SCRAM-SHA-256 over TCP), `select 1`, exit.
         psqlConnectOnlyMsP50: apply.psqlConnectOnlyMsP50,
+        ...(apply.psqlBinaryConnectOnlyMsP50 !== null ? { psqlBinaryConnectOnlyMsP50: apply.psqlBinaryConnectOnlyMsP50 } : {}),
         journalFsync: apply.journalFsync,
         spawnTrueMsP50,
       },

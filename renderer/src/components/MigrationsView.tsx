@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { ProfileSummary } from '../../../shared/api';
 import { engineLabels, hostPort } from '../format/labels';
 import { useProfilesStore } from '../store/profiles-store';
@@ -19,7 +19,8 @@ export function MigrationsView({ summary }: Props) {
   const profile = summary.profile;
   const view = useWindowStore((s) => s.windows[profile.id]);
   const setSettings = useWindowStore((s) => s.setSettings);
-  const others = useProfilesStore((s) => s.summaries.filter((p) => p.profile.id !== profile.id && p.profile.engine === profile.engine));
+  const summaries = useProfilesStore((s) => s.summaries);
+  const others = useMemo(() => summaries.filter((p) => p.profile.id !== profile.id && p.profile.engine === profile.engine), [summaries, profile.id, profile.engine]);
 
   useEffect(() => {
     useWindowStore.getState().ensure(profile.id);

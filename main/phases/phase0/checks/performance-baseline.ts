@@ -68,6 +68,6 @@ export const performanceBaseline: CheckDef<Phase0Context> = {
       ],
     };
     if ('missing' in st) return { status: 'fail', summary: `Table sizes saved, but no statement baseline: ${st.missing}`, hint: 'Enable it, or accept with a reason: after the migration there will be no before/after comparison of query times.', evidence };
-    return { status: 'pass', summary: `Saved the top ${st.rows.length} statements and ${tb.length} largest tables to ${path.basename(file)}.`, evidence };
+    return { status: 'pass', summary: `Saved the ${st.rows.length} statements with the most total time and the sizes of the ${tb.length} largest table(s) to ${path.basename(file)}.`, evidence };
   },
 };
