@@ -53,7 +53,10 @@ export const performanceBaseline: CheckDef<Phase0Context> = {
   severity: 'medium',
   async run(ctx) {
     const s = ctx.production.session as SqlSession;
-    const st = await statements(s);
+    // No privilege to read the statistics is the same outcome as no statistics: no statement baseline.
+    const st = await statements(s).catch((e: Error) => ({
+      missing: `the statement statistics cannot be read (${e.message}). ${s.engine === 'postgres' ? 'Grant pg_read_all_stats to the user.' : 'GRANT SELECT ON performance_schema.* to the user.'}`,
+    }));
     const tb = await tables(s);
     const capturedAt = new Date().toISOString();
     await fs.mkdir(ctx.settings.baselineDir, { recursive: true, mode: 0o700 });
