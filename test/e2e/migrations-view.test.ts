@@ -119,6 +119,13 @@ if (missing.length) {
         await expect.poll(() => row.getAttribute('data-status')).toBe('pass');
       }
       await expect.poll(() => page.getByTestId('gate').getAttribute('data-verdict')).toBe('pass');
+      // One check again on its own: the others keep their results, the gate stays decided.
+      const locks = page.getByTestId('check-lock-analysis');
+      const before = await locks.getAttribute('data-started');
+      await locks.getByRole('button', { name: 'Re-run' }).click();
+      await expect.poll(async () => (await locks.getAttribute('data-status')) === 'pass' && (await locks.getAttribute('data-started')) !== before, { timeout: 10_000 }).toBe(true);
+      await expect.poll(() => page.getByTestId('gate').getAttribute('data-verdict')).toBe('pass');
+      expect(await page.getByTestId('check-attest-dba').getAttribute('data-status')).toBe('pass');
       // The backup's evidence: where it is, its size and checksum.
       await page.getByTestId('check-backup-dump').getByRole('button', { name: 'Backup taken and readable' }).click();
       expect(await page.getByTestId('check-backup-dump').innerText()).toMatch(/sha256\s+[0-9a-f]{64}/);

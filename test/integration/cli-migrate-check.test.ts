@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresTestDb, writeSet, type TestDb } from '../support/migration-dbs';
 import { describeWith } from '../support/servers';
 
@@ -27,6 +27,31 @@ beforeAll(() => {
   if (!fs.existsSync('dist/main/cli.js')) throw new Error('dist/main/cli.js is missing: run `npm run build` before the tests (npm test does).');
 });
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+describe('flightdeck migrate with an unreadable folder', () => {
+  it('exits 2 naming the folder and the permission to give, before connecting anywhere', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fd-unreadable-'));
+    const set = path.join(dir, 'migrations');
+    fs.mkdirSync(set);
+    fs.writeFileSync(path.join(set, '1_a.up.sql'), 'select 1;\n');
+    fs.chmodSync(set, 0o000);
+    fs.chmodSync(dir, 0o755);
+    try {
+      // Root reads through any mode bits, so as root the CLI runs as nobody (as a DBA's own account would).
+      const asRoot = process.getuid?.() === 0;
+      const args = [cli, 'migrate', 'status', 'postgres://app@127.0.0.1:1/db', '--migrations', set, '--json'];
+      const r = await run(asRoot ? 'runuser' : process.execPath, asRoot ? ['-u', 'nobody', '--', process.execPath, ...args] : args, { env: { PATH: process.env.PATH ?? '', FLIGHTDECK_DATA_DIR: dataDir } }).then(
+        (ok) => ({ code: 0, stdout: ok.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+      );
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'MIGRATION_SET_INVALID', message: `Flightdeck may not read the migrations folder ${set} (EACCES).`, hint: 'Give the user running Flightdeck read permission on the folder (chmod u+rx).' });
+    } finally {
+      fs.chmodSync(set, 0o755);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describeWith('postgres', 'flightdeck migrate and check against PostgreSQL', (s) => {
   let prod: TestDb;

@@ -293,4 +293,18 @@ describeWith('postgres', 'migration runner on PostgreSQL', (server) => {
     await fs.writeFile(path.join(dir, '1_a.up.sql'), 'create table a (id bigint);\n');
     expect((await status(d, dir)).drift).toMatchObject([{ version: 1, file: '1_a.up.sql' }]);
   });
+
+  it('reads and reports an existing Flyway history without writing to it', async () => {
+    const d = await db();
+    await d.query(`create table flyway_schema_history (installed_rank int primary key, version varchar(50), description varchar(200) not null, type varchar(20) not null,
+      script varchar(1000) not null, checksum int, installed_by varchar(100) not null, installed_on timestamp not null default now(), execution_time int not null, success boolean not null)`);
+    await d.query(`insert into flyway_schema_history values
+      (1, '1', 'create customers', 'SQL', 'V1__create_customers.sql', 1, 'app', now(), 12, true),
+      (2, '2', 'add orders', 'SQL', 'V2__add_orders.sql', 2, 'app', now(), 30, true),
+      (3, '3', 'broken index', 'SQL', 'V3__broken_index.sql', 3, 'app', now(), 5, false)`);
+    const dir = await writeSet({ 'V1__create_customers.sql': 'create table customers (id int);\n', 'U1__create_customers.sql': 'drop table customers;\n' });
+    const s = await status(d, dir);
+    expect(s.flyway).toEqual({ table: 'flyway_schema_history', latestVersion: '2', entries: 3, failed: [{ version: '3', description: 'broken index' }] });
+    expect(await d.query('select count(*)::int as n from flyway_schema_history')).toEqual([{ n: 3 }]);
+  });
 });

@@ -30,7 +30,7 @@ export function CheckRow({ profileId, check, disabled }: Props) {
   const e = check.evidence;
   const hasEvidence = e.facts.length > 0 || e.tables.length > 0 || !!e.text || e.files.length > 0;
   return (
-    <li className={`check check-${check.status} severity-${check.severity}`} data-testid={`check-${check.id}`} data-status={check.status}>
+    <li className={`check check-${check.status} severity-${check.severity}`} data-testid={`check-${check.id}`} data-status={check.status} data-started={check.startedAt}>
       <div className="check-head">
         <span className={`check-status status-${check.status}`}>{check.status === 'running' ? <span className="spinner" aria-hidden="true" /> : null}{statusLabels[check.status]}</span>
         <span className={`severity severity-${check.severity}`}>{check.severity}</span>
