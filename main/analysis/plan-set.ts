@@ -1,0 +1,142 @@
+// Phase 1 analysis of a migration set on PostgreSQL: every statement of every file parsed with
+// PostgreSQL's parser, classified, its locks and rewrites from the static table, linted; files that
+// do not parse are reported with the line, never guessed at.
+import { FlightdeckError } from '../../shared/errors';
+import type { Engine } from '../../shared/profile';
+import { type FilePlan, type Finding, type MigrationPlan, type PlanReport, type StatementAnalysis, type StatementClass, type TableLock } from '../../shared/plan';
+import type { Migration, MigrationFile, MigrationSet } from '../migrations/migration-set';
+import { loadPostgresParser, segmentPostgres, splitPostgres, statementSummary, type PgStatement } from '../migrations/split-postgres';
+import { analysePostgresStatement, relName, strongest, worstBlock, type StaticAnalysis } from './postgres-locks';
+import { allRules } from './rules';
+import type { FileContext, Rule, StatementContext } from './rules/rule';
+import { readSilences, silenceFor } from './silences';
+
+export interface PlanOptions {
+  engine: Engine;
+  rules?: Rule[];
+  serverVersionNum?: number;
+}
+
+interface ParsedFile {
+  file: MigrationFile;
+  statements: PgStatement[];
+  analyses: StaticAnalysis[];
+  inTransaction: boolean[];
+  error?: { line: number; message: string };
+}
+
+function parseFile(file: MigrationFile, serverVersionNum: number): ParsedFile {
+  try {
+    const statements = splitPostgres(file.text, file.file, serverVersionNum);
+    const analyses = statements.map((s) => analysePostgresStatement(s.kind, s.node));
+    const inTransaction = statements.map(() => false);
+    try {
+      for (const seg of segmentPostgres(statements, file.file)) {
+        if (seg.transactional && seg.statements.length > 1) for (const s of seg.statements) inTransaction[s.index] = true;
+      }
+    } catch {
+      // A file the runner would refuse (CONCURRENTLY inside its own BEGIN): the rules report it.
+    }
+    return { file, statements, analyses, inTransaction };
+  } catch (e) {
+    if (!(e instanceof FlightdeckError)) throw e;
+    const line = Number((e.details as { line?: number } | undefined)?.line ?? 1);
+    return { file, statements: [], analyses: [], inTransaction: [], error: { line, message: e.message } };
+  }
+}
+
+const lockTimeoutSet = (s: PgStatement) => s.kind === 'VariableSetStmt' && String((s.node as { name?: string }).name).toLowerCase() === 'lock_timeout';
+
+function lintFile(p: ParsedFile, other: ParsedFile | undefined, migration: Migration, direction: 'up' | 'down', rules: Rule[]): Finding[] {
+  const findings: Finding[] = [];
+  const silences = readSilences(p.file.text);
+  const push = (rule: Rule, hit: { message: string; rewrite: string; line?: number; severity?: Finding['severity'] }, statement: number, prevLine: number) => {
+    const line = hit.line ?? (statement >= 0 ? p.statements[statement]!.line : 1);
+    const s = silenceFor(silences, rule.id, line, prevLine);
+    findings.push({ rule: rule.id, severity: hit.severity ?? rule.severity, file: p.file.file, line, statement, message: hit.message, why: rule.why, rewrite: hit.rewrite, ...(s ? { silenced: { reason: s.reason!, line: s.line } } : {}) });
+  };
+  const created = new Set<string>();
+  let timeoutSet = false;
+  p.statements.forEach((statement, index) => {
+    const ctx: StatementContext = { engine: 'postgres', direction, migration, file: p.file, statements: p.statements, analyses: p.analyses, index, statement, analysis: p.analyses[index]!, inTransaction: p.inTransaction[index]!, createdEarlier: created, lockTimeoutSet: timeoutSet };
+    const prevLine = index > 0 ? p.statements[index - 1]!.line : 0;
+    for (const rule of rules) for (const hit of rule.checkStatement?.(ctx) ?? []) push(rule, hit, index, prevLine);
+    if (statement.kind === 'CreateStmt') created.add(relName(statement.node.relation as { relname: string }));
+    if (lockTimeoutSet(statement)) timeoutSet = true;
+  });
+  const fctx: FileContext = { engine: 'postgres', direction, migration, file: p.file, statements: p.statements, analyses: p.analyses, ...(other && !other.error ? { other: { file: other.file, statements: other.statements, analyses: other.analyses } } : {}) };
+  for (const rule of rules) for (const hit of rule.checkFile?.(fctx) ?? []) push(rule, hit, -1, 0);
+  // A silence without a reason silences nothing, and says so.
+  for (const s of silences.filter((x) => !x.reason)) {
+    findings.push({ rule: 'silence-without-reason', severity: 'warning', file: p.file.file, line: s.line, statement: -1, message: `flightdeck:ignore ${s.rules.join(',')} gives no reason, so it silences nothing.`, why: 'A silenced finding goes into the window\'s record; the record must say why the risk was taken.', rewrite: `-- flightdeck:ignore ${s.rules.join(',')} reason: <why this is safe here>` });
+  }
+  return findings.sort((a, b) => a.line - b.line);
+}
+
+function toAnalyses(p: ParsedFile): StatementAnalysis[] {
+  return p.statements.map((s, i) => {
+    const a = p.analyses[i]!;
+    return {
+      file: p.file.file,
+      line: s.line,
+      index: s.index,
+      summary: statementSummary(s.text),
+      command: a.command,
+      class: a.class,
+      locks: a.locks,
+      rewrites: a.rewrites,
+      scans: a.scans,
+      blocks: worstBlock(a.locks),
+      outsideTransaction: Boolean(s.ownTransaction && /cannot run inside/.test(s.ownTransaction)),
+      notes: a.notes,
+    };
+  });
+}
+
+function overallClass(statements: StatementAnalysis[]): StatementClass {
+  const classes = statements.map((s) => s.class);
+  if (classes.includes('backward-incompatible')) return 'backward-incompatible';
+  if (classes.includes('data-transformation')) return 'data-transformation';
+  if (classes.includes('backward-compatible')) return 'backward-compatible';
+  return 'other';
+}
+
+export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<PlanReport> {
+  if (opts.engine !== 'postgres') {
+    throw new FlightdeckError('ENGINE_UNSUPPORTED', `Phase 1 analysis for ${opts.engine === 'mysql' ? 'MySQL/MariaDB' : 'MongoDB'} is not built yet; Flightdeck analyses PostgreSQL sets.`, 'Run the plan for a PostgreSQL set, or review this set by hand for now.');
+  }
+  await loadPostgresParser();
+  const rules = opts.rules ?? allRules;
+  const serverVersionNum = opts.serverVersionNum ?? 150000;
+  const migrations: MigrationPlan[] = [];
+  const counts = { error: 0, warning: 0, info: 0, silenced: 0, statements: 0, unparsed: 0 };
+  for (const m of set.migrations) {
+    const up = m.up ? parseFile(m.up, serverVersionNum) : undefined;
+    const down = m.down ? parseFile(m.down, serverVersionNum) : undefined;
+    const plans: Partial<Record<'up' | 'down', FilePlan>> = {};
+    for (const [direction, p, other] of [['up', up, down], ['down', down, up]] as const) {
+      if (!p) continue;
+      const findings = p.error ? [] : lintFile(p, other, m, direction, rules);
+      plans[direction] = { file: p.file.file, direction, statements: toAnalyses(p), findings, ...(p.error ? { parseError: p.error } : {}) };
+      counts.statements += p.statements.length;
+      if (p.error) counts.unparsed++;
+      for (const f of findings) {
+        if (f.silenced) counts.silenced++;
+        else counts[f.severity]++;
+      }
+    }
+    const upStatements = plans.up?.statements ?? [];
+    let strongestLock: TableLock | null = null;
+    for (const s of upStatements) for (const l of s.locks) if (!strongestLock || strongest(strongestLock.lock, l.lock) !== strongestLock.lock) strongestLock = l;
+    migrations.push({
+      version: m.version,
+      title: m.title,
+      ...(plans.up ? { up: plans.up } : {}),
+      ...(plans.down ? { down: plans.down } : {}),
+      class: overallClass(upStatements),
+      strongestLock,
+      blocks: worstBlock(upStatements.flatMap((s) => s.locks)),
+    });
+  }
+  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false };
+}

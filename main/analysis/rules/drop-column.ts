@@ -1,0 +1,25 @@
+import type { Rule } from './rule';
+
+export const dropColumn: Rule = {
+  id: 'drop-column',
+  title: 'Column dropped while the application may still use it',
+  severity: 'error',
+  why: 'Running code that still reads or writes the column fails the moment it is gone (an ORM that lists every column fails even on reads), and the data cannot come back without a restore.',
+  engines: ['postgres'],
+  examples: {
+    bad: ['ALTER TABLE users DROP COLUMN legacy_flag;'],
+    good: ['CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;', 'ALTER TABLE users ADD COLUMN note text;'],
+  },
+  checkStatement(ctx) {
+    if (ctx.statement.kind !== 'AlterTableStmt') return [];
+    const table = ctx.analysis.locks[0]?.table ?? '';
+    if (ctx.createdEarlier.has(table)) return [];
+    const cmds = ((ctx.statement.node.cmds as { AlterTableCmd: { subtype: string; name?: string } }[] | undefined) ?? []).map((c) => c.AlterTableCmd);
+    return cmds
+      .filter((c) => c.subtype === 'AT_DropColumn')
+      .map((c) => ({
+        message: `Drops column ${table}.${c.name} in one step.`,
+        rewrite: `Contract in steps: 1) deploy code that no longer reads or writes ${c.name} (with an ORM, mark it ignored); 2) release and watch; 3) only then, in a later migration: ALTER TABLE ${table} DROP COLUMN ${c.name};`,
+      }));
+  },
+};

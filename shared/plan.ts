@@ -1,0 +1,119 @@
+// Phase 1's plan as every transport sees it: per statement its class, the locks it takes on each
+// table, whether it rewrites or scans, what it blocks; lint findings with their safe rewrites; the
+// real locks a trace saw.
+import { z } from 'zod';
+
+/** PostgreSQL's table lock modes, weakest first (the order of the docs' table). */
+export const pgLockModes = [
+  'AccessShareLock',
+  'RowShareLock',
+  'RowExclusiveLock',
+  'ShareUpdateExclusiveLock',
+  'ShareLock',
+  'ShareRowExclusiveLock',
+  'ExclusiveLock',
+  'AccessExclusiveLock',
+] as const;
+export type PgLockMode = (typeof pgLockModes)[number];
+
+/** The names the docs and DBAs use. */
+export const pgLockNames: Record<PgLockMode, string> = {
+  AccessShareLock: 'ACCESS SHARE',
+  RowShareLock: 'ROW SHARE',
+  RowExclusiveLock: 'ROW EXCLUSIVE',
+  ShareUpdateExclusiveLock: 'SHARE UPDATE EXCLUSIVE',
+  ShareLock: 'SHARE',
+  ShareRowExclusiveLock: 'SHARE ROW EXCLUSIVE',
+  ExclusiveLock: 'EXCLUSIVE',
+  AccessExclusiveLock: 'ACCESS EXCLUSIVE',
+};
+
+export const statementClasses = ['backward-compatible', 'backward-incompatible', 'data-transformation', 'other'] as const;
+export type StatementClass = (typeof statementClasses)[number];
+
+/** What the application's own statements would wait for while the lock is held. */
+export const blockLevels = ['nothing', 'ddl', 'writes', 'reads-and-writes'] as const;
+export type BlockLevel = (typeof blockLevels)[number];
+
+export const tableLock = z.object({ table: z.string(), lock: z.enum(pgLockModes) });
+export type TableLock = z.infer<typeof tableLock>;
+
+export const statementAnalysis = z.object({
+  file: z.string(),
+  line: z.number().int(),
+  index: z.number().int(),
+  summary: z.string(),
+  /** The command as DBAs name it: "ALTER TABLE … ADD COLUMN", "CREATE INDEX CONCURRENTLY". */
+  command: z.string(),
+  class: z.enum(statementClasses),
+  locks: z.array(tableLock),
+  /** Tables whose every row is rewritten (a new relfilenode). */
+  rewrites: z.array(z.string()),
+  /** Tables read in full while the lock is held (a validation, an index build). */
+  scans: z.array(z.string()),
+  blocks: z.enum(blockLevels),
+  outsideTransaction: z.boolean(),
+  notes: z.array(z.string()),
+  trace: z
+    .object({
+      locks: z.array(tableLock),
+      rewrites: z.array(z.string()),
+      /** Where the trace and the static answer differ, each with its explanation. */
+      differences: z.array(z.string()),
+      error: z.string().optional(),
+    })
+    .optional(),
+});
+export type StatementAnalysis = z.infer<typeof statementAnalysis>;
+
+export const findingSeverities = ['error', 'warning', 'info'] as const;
+export type FindingSeverity = (typeof findingSeverities)[number];
+
+export const finding = z.object({
+  rule: z.string(),
+  severity: z.enum(findingSeverities),
+  file: z.string(),
+  line: z.number().int(),
+  /** -1 for a finding about the whole file. */
+  statement: z.number().int(),
+  message: z.string(),
+  /** Why it matters (the rule's explanation). */
+  why: z.string(),
+  /** The safe way: a corrected SQL snippet or a multi-step plan. */
+  rewrite: z.string(),
+  /** Silenced by a comment in the file, with the reason it gave. */
+  silenced: z.object({ reason: z.string(), line: z.number().int() }).optional(),
+});
+export type Finding = z.infer<typeof finding>;
+
+export const filePlan = z.object({
+  file: z.string(),
+  direction: z.enum(['up', 'down']),
+  statements: z.array(statementAnalysis),
+  findings: z.array(finding),
+  /** The file does not parse: nothing in it was analysed. */
+  parseError: z.object({ line: z.number().int(), message: z.string() }).optional(),
+});
+export type FilePlan = z.infer<typeof filePlan>;
+
+export const migrationPlan = z.object({
+  version: z.number().int(),
+  title: z.string(),
+  up: filePlan.optional(),
+  down: filePlan.optional(),
+  /** The up's overall class: incompatible if any statement is, else data, else compatible. */
+  class: z.enum(statementClasses),
+  /** The strongest lock the up takes, and on which table. */
+  strongestLock: tableLock.nullable(),
+  blocks: z.enum(blockLevels),
+});
+export type MigrationPlan = z.infer<typeof migrationPlan>;
+
+export const planReport = z.object({
+  dir: z.string(),
+  engine: z.enum(['postgres', 'mysql', 'mongodb']),
+  migrations: z.array(migrationPlan),
+  counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int() }),
+  traced: z.boolean(),
+});
+export type PlanReport = z.infer<typeof planReport>;
