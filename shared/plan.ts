@@ -115,5 +115,7 @@ export const planReport = z.object({
   migrations: z.array(migrationPlan),
   counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int() }),
   traced: z.boolean(),
+  /** About the analysis as a whole (a partial scratch copy, statements not traced). */
+  notes: z.array(z.string()),
 });
 export type PlanReport = z.infer<typeof planReport>;

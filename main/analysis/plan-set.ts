@@ -138,5 +138,5 @@ export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<Pla
       blocks: worstBlock(upStatements.flatMap((s) => s.locks)),
     });
   }
-  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false };
+  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false, notes: [] };
 }

@@ -371,6 +371,12 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       out.command = 'CREATE SCHEMA';
       out.class = 'backward-compatible';
       break;
+    case 'TransactionStmt':
+      out.command = String(node.kind).replace('TRANS_STMT_', '').replace('START', 'START TRANSACTION');
+      break;
+    case 'VariableSetStmt':
+      out.command = `SET ${String(node.name ?? '')}`.trim();
+      break;
     case 'CreateExtensionStmt':
       out.command = 'CREATE EXTENSION';
       out.class = 'backward-compatible';

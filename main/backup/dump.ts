@@ -68,18 +68,19 @@ interface Invocation {
   ext: string;
 }
 
-async function postgresInvocation(conn: OpenConnection, opts: DumpOptions, out: string): Promise<Invocation> {
-  const rows = await (conn.session as import('../connections/adapter').SqlSession).query<{ v: string }>("select current_setting('server_version_num') as v");
-  const tool = await findPgDump(Math.floor(Number(rows[0]!.v) / 10000), opts.tools);
+/** libpq's environment for a client tool (pg_dump, pg_restore) reaching this connection's server:
+ * through the tunnel when there is one, with the profile's TLS, and the password (or none: never
+ * ~/.pgpass). */
+export function libpqEnv(conn: OpenConnection, password: string | undefined, database = conn.profile.database, application = 'flightdeck/backup'): Record<string, string> {
   const { host, port } = endpoint(conn);
   const tls = conn.profile.tls;
   const env: Record<string, string> = {
     PGHOST: conn.route.ssh && tls.mode === 'verify-full' ? (tls.serverName ?? conn.profile.host) : host,
     PGPORT: String(port),
     PGUSER: conn.profile.user,
-    PGDATABASE: conn.profile.database,
+    PGDATABASE: database,
     PGSSLMODE: tls.mode,
-    PGAPPNAME: 'flightdeck/backup',
+    PGAPPNAME: application,
     PGCONNECT_TIMEOUT: String(Math.ceil(conn.profile.connectTimeoutMs / 1000)),
   };
   // Through a tunnel the socket goes to 127.0.0.1 while the certificate must name the real host.
@@ -87,9 +88,15 @@ async function postgresInvocation(conn: OpenConnection, opts: DumpOptions, out: 
   if (tls.caFile) env.PGSSLROOTCERT = tls.caFile;
   if (tls.certFile) env.PGSSLCERT = tls.certFile;
   if (tls.keyFile) env.PGSSLKEY = tls.keyFile;
-  if (opts.password !== undefined) env.PGPASSWORD = opts.password;
+  if (password !== undefined) env.PGPASSWORD = password;
   else env.PGPASSFILE = '/dev/null';
-  return { tool, env, args: ['--format=custom', '--no-password', `--file=${out}`], format: 'pg_dump custom', ext: 'dump' };
+  return env;
+}
+
+async function postgresInvocation(conn: OpenConnection, opts: DumpOptions, out: string): Promise<Invocation> {
+  const rows = await (conn.session as import('../connections/adapter').SqlSession).query<{ v: string }>("select current_setting('server_version_num') as v");
+  const tool = await findPgDump(Math.floor(Number(rows[0]!.v) / 10000), opts.tools);
+  return { tool, env: libpqEnv(conn, opts.password), args: ['--format=custom', '--no-password', `--file=${out}`], format: 'pg_dump custom', ext: 'dump' };
 }
 
 async function mysqlInvocation(conn: OpenConnection, opts: DumpOptions, out: string): Promise<Invocation> {

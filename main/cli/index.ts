@@ -6,6 +6,7 @@ import { checkCommand, checkHelp } from './check-command';
 import { connectCommand, connectHelp } from './connect-command';
 import { migrateCommand, migrateHelp } from './migrate-command';
 import { monitorCommand, monitorHelp } from './monitor-command';
+import { planCommand, planHelp } from './plan-command';
 import { sandboxCommand, sandboxHelp } from './sandbox-command';
 import { serveCommand, serveHelp } from './serve-command';
 import { version } from '../version';
@@ -19,6 +20,7 @@ Commands:
   connect <url>   test a connection: version, user, privileges, read/write probe
   migrate <action> <url> --migrations DIR
                   status, up [N], down [N], goto V, force V: run a migration set safely
+  plan            Phase 1: classify, lock-analyse and lint every statement of a migration set
   monitor <url>   sample pool, locks, replication, activity and statements every second
   serve           serve the cockpit in a browser on 127.0.0.1
   sandbox         run the built-in PostgreSQL primary + streaming replica with demo data
@@ -41,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return migrateCommand(rest);
     case 'monitor':
       return monitorCommand(rest);
+    case 'plan':
+      return planCommand(rest);
     case 'serve':
       return serveCommand(rest, rendererDir());
     case 'sandbox':
@@ -53,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h': {
-      const topic = { check: checkHelp, connect: connectHelp, migrate: migrateHelp, monitor: monitorHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
+      const topic = { check: checkHelp, connect: connectHelp, migrate: migrateHelp, monitor: monitorHelp, plan: planHelp, serve: serveHelp, sandbox: sandboxHelp }[rest[0] ?? ''];
       process.stdout.write(`${topic ?? help}\n`);
       return 0;
     }

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Db, MongoClient } from 'mongodb';
 import type { TestResult } from '../../shared/api';
 import { FlightdeckError } from '../../shared/errors';
 import type { Engine, Profile, TlsOptions } from '../../shared/profile';
@@ -62,6 +63,17 @@ export interface PinnedSql {
 
 export function isSqlSession(s: EngineSession): s is SqlSession {
   return s.engine === 'postgres' || s.engine === 'mysql';
+}
+
+/** MongoDB sessions hand out the driver itself: migrate-mongo migrations are functions of (db, client). */
+export interface MongoDbSession extends EngineSession {
+  readonly engine: 'mongodb';
+  /** The driver's client and the profile's database; throws INVALID_INPUT when the profile names none. */
+  mongo(): { client: MongoClient; db: Db };
+}
+
+export function isMongoSession(s: EngineSession): s is MongoDbSession {
+  return s.engine === 'mongodb';
 }
 
 export const sessionDefaults = { statementTimeoutMs: 30_000, lockTimeoutMs: 2_000, poolSize: 4 };

@@ -2,8 +2,9 @@
 // inspection from buildInfo, connectionStatus and hello.
 import net from 'node:net';
 import tls from 'node:tls';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { applicationName, expectedServerName, readTlsFiles, probeSuffix, type DriverParams, type EngineSession, type Inspection } from './adapter';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import { FlightdeckError } from '../../shared/errors';
+import { applicationName, expectedServerName, readTlsFiles, probeSuffix, type DriverParams, type Inspection, type MongoDbSession } from './adapter';
 import { classifyConnectError } from './errors';
 
 type MongoTlsOptions = Pick<MongoClientOptions, 'tls' | 'rejectUnauthorized' | 'checkServerIdentity' | 'servername' | 'ca' | 'cert' | 'key'>;
@@ -34,14 +35,15 @@ function mongoTls(p: DriverParams): MongoTlsOptions {
   };
 }
 
-export async function openMongo(p: DriverParams): Promise<EngineSession> {
+export async function openMongo(p: DriverParams): Promise<MongoDbSession> {
   const options: MongoClientOptions = {
     appName: applicationName(p.role),
     maxPoolSize: p.poolSize,
     minPoolSize: 0,
     serverSelectionTimeoutMS: p.connectTimeoutMs,
     connectTimeoutMS: p.connectTimeoutMs,
-    socketTimeoutMS: p.statementTimeoutMs + 5_000,
+    // A statement timeout of 0 means none (migration sessions): an index build may take an hour.
+    socketTimeoutMS: p.statementTimeoutMs > 0 ? p.statementTimeoutMs + 5_000 : 0,
     // Through a tunnel only the tunnelled member is reachable: never follow the replica set's
     // advertised host names.
     directConnection: p.tunnelled ? true : p.mongo?.directConnection,
@@ -62,12 +64,19 @@ export async function openMongo(p: DriverParams): Promise<EngineSession> {
   return new MongoSession(client, p);
 }
 
-class MongoSession implements EngineSession {
+class MongoSession implements MongoDbSession {
   readonly engine = 'mongodb' as const;
   constructor(
     private readonly client: MongoClient,
     private readonly p: DriverParams,
   ) {}
+
+  mongo(): { client: MongoClient; db: Db } {
+    if (!this.p.database) {
+      throw new FlightdeckError('INVALID_INPUT', `The connection to ${this.p.ctx.target} names no database.`, 'Name the database in the URL or profile, e.g. mongodb://app@db.example.com:27017/shop.');
+    }
+    return { client: this.client, db: this.client.db(this.p.database) };
+  }
 
   async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
     try {

@@ -8,10 +8,11 @@ export const dropColumn: Rule = {
   engines: ['postgres'],
   examples: {
     bad: ['ALTER TABLE users DROP COLUMN legacy_flag;'],
-    good: ['CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;', 'ALTER TABLE users ADD COLUMN note text;'],
+    good: ['CREATE TABLE t (a int, b int);\nALTER TABLE t DROP COLUMN b;', 'ALTER TABLE users ADD COLUMN note text;', '-- down up: ALTER TABLE users ADD COLUMN note text;\nALTER TABLE users DROP COLUMN note;'],
   },
   checkStatement(ctx) {
-    if (ctx.statement.kind !== 'AlterTableStmt') return [];
+    // In a down, dropping what the up added is the inverse; data-loss-rollback speaks for it.
+    if (ctx.direction === 'down' || ctx.statement.kind !== 'AlterTableStmt') return [];
     const table = ctx.analysis.locks[0]?.table ?? '';
     if (ctx.createdEarlier.has(table)) return [];
     const cmds = ((ctx.statement.node.cmds as { AlterTableCmd: { subtype: string; name?: string } }[] | undefined) ?? []).map((c) => c.AlterTableCmd);

@@ -1,0 +1,130 @@
+// `flightdeck plan`: Phase 1's analysis of a migration set for terminals and CI: every statement's
+// class, locks, rewrites and what it blocks, the lint findings with their safe rewrites, and with
+// --trace the locks the statements really take on a scratch copy of staging. Exit code 1 while an
+// unsilenced finding of severity error remains.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pgLockNames, type PlanReport } from '../../shared/plan';
+import type { Engine } from '../../shared/profile';
+import { planSet } from '../analysis/plan-set';
+import { tracePlan } from '../analysis/postgres-lock-trace';
+import type { OpenConnection } from '../connections/connect';
+import { profileFromUrl } from '../connections/url';
+import { enginesOf, readMigrationSet } from '../migrations/migration-set';
+import { exitCodes, fail, usage } from './output';
+import { openTarget, secretsHelp, targetFromArgs, targetHelp, targetOptions } from './target';
+
+export const planHelp = `Usage: flightdeck plan --migrations DIR [options]
+
+Analyses every statement of a migration set (PostgreSQL): its class (backward compatible,
+incompatible, data transformation), the lock it takes on each table, whether it rewrites or scans
+the table, what it blocks; then lints it against the safety rules, each finding with the safe
+rewrite. Silence a finding with a comment that gives a reason:
+  -- flightdeck:ignore <rule> reason: <why>        (the next statement)
+  -- flightdeck:ignore-file <rule> reason: <why>   (the whole file)
+
+  --migrations DIR          the migration set (required)
+  --engine postgres         the set's engine (default: from --staging, else postgres)
+  --staging URL             the staging database (password from FLIGHTDECK_STAGING_DB_PASSWORD)
+  --trace                   run each pending statement on a scratch copy of staging's schema and
+                            report the locks and rewrites it really takes (needs CREATEDB there)
+${targetHelp}
+                            (SSH options apply to the staging connection)
+  --json                    print {"ok":true,"result":…} or {"ok":false,"error":…}
+
+${secretsHelp}
+Exit codes: 0 no unsilenced error finding, 1 at least one, 2 bad command line, files or connection.`;
+
+export async function planCommand(argv: string[]): Promise<number> {
+  let json = argv.includes('--json');
+  let staging: OpenConnection | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ...targetOptions,
+        migrations: { type: 'string' },
+        engine: { type: 'string' },
+        staging: { type: 'string' },
+        production: { type: 'string' },
+        trace: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    json = values.json;
+    if (values.help) {
+      process.stdout.write(`${planHelp}\n`);
+      return exitCodes.ok;
+    }
+    if (positionals.length) throw usage(`plan takes no positional arguments (got ${positionals.join(' ')}).`, 'Give the folder with --migrations DIR.');
+    if (!values.migrations) throw usage('--migrations DIR is required.', 'For example: flightdeck plan --migrations ./db/migrations');
+    if (values.production) throw usage('--production is not used by the plan yet: estimates from production statistics are not built.', 'Leave it out; give --staging for the trace.');
+    if (values.trace && !values.staging) throw usage('--trace needs --staging URL: the trace runs on a scratch copy of staging\'s schema.', 'Add --staging postgres://…');
+    const engine = (values.engine ?? (values.staging ? profileFromUrl(values.staging, { id: 'staging' }).profile.engine : 'postgres')) as Engine;
+    if (!['postgres', 'mysql', 'mongodb'].includes(engine)) throw usage(`--engine ${engine} is not one of postgres, mysql, mongodb.`, 'For example --engine postgres.');
+    const set = await readMigrationSet(path.resolve(values.migrations));
+    if (set.format && !enginesOf(set.format).includes(engine)) throw usage(`The set is in ${set.format} format, which holds no ${engine} migrations.`, 'Pick the engine the set is written for.');
+    let report = await planSet(set, { engine });
+    if (values.trace) {
+      const target = await targetFromArgs(values.staging!, values);
+      const stagingPassword = profileFromUrl(values.staging!, { id: 'staging' }).password ?? process.env.FLIGHTDECK_STAGING_DB_PASSWORD ?? target.secrets.dbPassword;
+      target.secrets.dbPassword = stagingPassword;
+      staging = await openTarget(target, { role: 'connect', poolSize: 2 });
+      report = await tracePlan(report, set, {
+        staging,
+        ...(stagingPassword !== undefined ? { password: stagingPassword } : {}),
+        hostKeys: target.hostKeys,
+        onProgress: (done, total, label) => {
+          if (!json && process.stderr.isTTY) process.stderr.write(`\rtracing ${done}/${total} ${label}`.padEnd(80));
+        },
+      });
+      if (!json && process.stderr.isTTY) process.stderr.write('\n');
+    }
+    if (json) process.stdout.write(`${JSON.stringify({ ok: true, result: report }, null, 2)}\n`);
+    else process.stdout.write(formatPlan(report));
+    return report.counts.error > 0 ? exitCodes.failed : exitCodes.ok;
+  } catch (e) {
+    if (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return fail(usage(e.message, 'Run `flightdeck plan --help`.'), json);
+    fail(e, json);
+    return exitCodes.usage;
+  } finally {
+    await staging?.close();
+  }
+}
+
+const classLabels = { 'backward-compatible': 'compatible', 'backward-incompatible': 'INCOMPATIBLE', 'data-transformation': 'data', other: 'other' } as const;
+
+function formatPlan(r: PlanReport): string {
+  const lines: string[] = [];
+  for (const m of r.migrations) {
+    lines.push(`${m.version} ${m.title}  [${classLabels[m.class]}]${m.strongestLock ? `  strongest lock: ${pgLockNames[m.strongestLock.lock]} on ${m.strongestLock.table}, blocks ${m.blocks}` : ''}`);
+    for (const f of [m.up, m.down]) {
+      if (!f) continue;
+      if (f.parseError) {
+        lines.push(`  ${f.file}:${f.parseError.line}: does not parse: ${f.parseError.message.split('\n')[0]}`);
+        continue;
+      }
+      if (f.direction === 'up') {
+        for (const s of f.statements) {
+          const locks = s.locks.map((l) => `${pgLockNames[l.lock]} ${l.table}`).join(', ') || 'no table lock';
+          const extra = [s.rewrites.length ? `rewrites ${s.rewrites.join(', ')}` : '', s.scans.length ? `scans ${s.scans.join(', ')}` : '', s.outsideTransaction ? 'outside a transaction' : ''].filter(Boolean).join('; ');
+          lines.push(`  ${String(s.line).padStart(4)}  ${s.command.padEnd(34)} ${locks}${extra ? `; ${extra}` : ''}`);
+          if (s.trace) {
+            const traced = s.trace.error ?? (s.trace.differences.length ? `trace differs: ${s.trace.differences.join('; ')}` : `trace agrees${s.trace.rewrites.length ? ` (rewrote ${s.trace.rewrites.join(', ')})` : ''}`);
+            lines.push(`        ${traced}`);
+          }
+        }
+      }
+      for (const x of f.findings) {
+        lines.push(`  ${x.silenced ? 'silenced' : x.severity.padEnd(8)} ${x.rule} ${x.file}:${x.line}: ${x.message}${x.silenced ? ` (reason: ${x.silenced.reason})` : ''}`);
+        if (!x.silenced) lines.push(...x.rewrite.split('\n').map((l) => `           ${l}`));
+      }
+    }
+  }
+  lines.push('', `${r.counts.statements} statements; ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.info} notes, ${r.counts.silenced} silenced${r.counts.unparsed ? `; ${r.counts.unparsed} file(s) do not parse` : ''}${r.traced ? '; traced on a scratch copy of staging' : ''}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
