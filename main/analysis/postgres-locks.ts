@@ -156,6 +156,7 @@ function alterTableCmd(table: string, cmd: Node, out: StaticAnalysis): { lock: P
     }
     case 'AT_ValidateConstraint':
       out.scans.push(table);
+      out.notes.push(`VALIDATE of a foreign key also takes ROW SHARE on the table it references`);
       return { lock: 'ShareUpdateExclusiveLock', cls: 'backward-compatible' };
     case 'AT_DropConstraint':
       return { lock: AE, cls: 'backward-compatible' };
@@ -195,6 +196,22 @@ function alterTableCmd(table: string, cmd: Node, out: StaticAnalysis): { lock: P
     default:
       return { lock: AE, cls: 'other' };
   }
+}
+
+/** Tables a statement reads (FROM, JOIN, sub-selects): it takes ACCESS SHARE on each. CTE names
+ * are not tables. */
+function tablesRead(node: unknown, target: unknown): string[] {
+  const ctes = new Set<string>();
+  walk(node, (n) => {
+    const c = n.CommonTableExpr as { ctename?: string } | undefined;
+    if (c?.ctename) ctes.add(c.ctename);
+  });
+  const out = new Set<string>();
+  walk(node, (n) => {
+    const r = n.RangeVar as RangeVar | undefined;
+    if (r && r !== target && !(!r.schemaname && ctes.has(r.relname))) out.add(relName(r));
+  });
+  return [...out];
 }
 
 const lockStmtModes: PgLockMode[] = ['AccessShareLock', 'AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
@@ -247,7 +264,10 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       const type = String(node.removeType).replace('OBJECT_', '');
       out.command = `DROP ${type}${node.concurrent ? ' CONCURRENTLY' : ''}`;
       const objs = names(node.objects);
-      if (type === 'TABLE' || type === 'VIEW' || type === 'MATVIEW' || type === 'SEQUENCE' || type === 'FOREIGN_TABLE') for (const o of objs) lock(o, 'AccessExclusiveLock');
+      if (type === 'TABLE' || type === 'VIEW' || type === 'MATVIEW' || type === 'SEQUENCE' || type === 'FOREIGN_TABLE') {
+        for (const o of objs) lock(o, 'AccessExclusiveLock');
+        if (type === 'TABLE') out.notes.push('DROP TABLE also takes ACCESS EXCLUSIVE on every table its foreign keys reference (the trace names them)');
+      }
       else if (type === 'INDEX') {
         for (const o of objs) lock(`${o} (index)`, node.concurrent ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock');
         out.notes.push(`DROP INDEX${node.concurrent ? ' CONCURRENTLY' : ''} takes ${node.concurrent ? 'SHARE UPDATE EXCLUSIVE' : 'ACCESS EXCLUSIVE'} on the index's table`);
@@ -283,13 +303,18 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       const table = relName(node.relation as RangeVar);
       out.command = verb;
       lock(table, 'RowExclusiveLock');
+      for (const t of tablesRead(node, node.relation)) if (t !== table) lock(t, 'AccessShareLock');
       if ((kind === 'UpdateStmt' || kind === 'DeleteStmt') && !node.whereClause) out.notes.push(`${verb} without WHERE touches every row of ${table} in one transaction`);
       out.class = 'data-transformation';
       break;
     }
     case 'TruncateStmt':
       out.command = 'TRUNCATE';
-      for (const r of (node.relations as { RangeVar: RangeVar }[] | undefined) ?? []) lock(relName(r.RangeVar), 'AccessExclusiveLock');
+      for (const r of (node.relations as { RangeVar: RangeVar }[] | undefined) ?? []) {
+        lock(relName(r.RangeVar), 'AccessExclusiveLock');
+        // TRUNCATE gives the table a new, empty file.
+        out.rewrites.push(relName(r.RangeVar));
+      }
       out.class = 'data-transformation';
       break;
     case 'LockStmt':
@@ -319,7 +344,7 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       out.command = `REINDEX${concurrently ? ' CONCURRENTLY' : ''}`;
       if (node.kind === 'REINDEX_OBJECT_TABLE') lock(target, concurrently ? 'ShareUpdateExclusiveLock' : 'ShareLock');
       else if (node.kind === 'REINDEX_OBJECT_INDEX') {
-        lock(`${target} (index)`, concurrently ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock');
+        lock(`${target} (index)`, concurrently ? 'ShareUpdateExclusiveLock' : 'ShareLock');
         out.notes.push(`REINDEX INDEX${concurrently ? ' CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on the table' : ' takes SHARE on the index\'s table (writes wait) and ACCESS EXCLUSIVE on the index'}`);
       }
       break;
@@ -339,6 +364,7 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
     case 'ViewStmt':
       out.command = node.replace ? 'CREATE OR REPLACE VIEW' : 'CREATE VIEW';
       if (node.replace) lock(relName(node.view as RangeVar), 'AccessExclusiveLock');
+      for (const t of tablesRead(node.query, undefined)) lock(t, 'AccessShareLock');
       out.class = 'backward-compatible';
       break;
     case 'CreateEnumStmt':
