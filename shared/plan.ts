@@ -54,6 +54,8 @@ export const statementAnalysis = z.object({
   blocks: z.enum(blockLevels),
   outsideTransaction: z.boolean(),
   notes: z.array(z.string()),
+  /** What the statement changes, from its parse tree: { kind: 'rename-column', table, column, to }. */
+  changes: z.array(z.object({ kind: z.string(), table: z.string(), column: z.string().optional(), to: z.string().optional(), type: z.string().optional() })),
   trace: z
     .object({
       locks: z.array(tableLock),
@@ -96,6 +98,36 @@ export const filePlan = z.object({
 });
 export type FilePlan = z.infer<typeof filePlan>;
 
+export const migrationEstimate = z.object({
+  line: z.number().int(),
+  table: z.string(),
+  operation: z.string(),
+  rows: z.number().nullable(),
+  bytes: z.number().nullable(),
+  /** From WORKFLOW.md's guideline table. */
+  time: z.string(),
+  window: z.string(),
+  foreignKeys: z.array(z.string()),
+});
+export type MigrationEstimate = z.infer<typeof migrationEstimate>;
+
+export const strategies = ['expand-contract', 'shadow-table', 'blue-green', 'online-ddl', 'maintenance-window'] as const;
+export type Strategy = (typeof strategies)[number];
+export const migrationRisks = ['low', 'medium', 'high', 'critical'] as const;
+export type MigrationRisk = (typeof migrationRisks)[number];
+export const downtimeModes = ['zero-downtime', 'maintenance-window'] as const;
+export type DowntimeMode = (typeof downtimeModes)[number];
+
+export const strategyRecommendation = z.object({
+  strategy: z.enum(strategies),
+  reasons: z.array(z.string()),
+  /** For expand-contract: the phases the change needs, each with its steps (SQL or a code change). */
+  phases: z.array(z.object({ name: z.enum(['expand', 'dual-write', 'backfill', 'switch', 'contract']), steps: z.array(z.string()) })),
+  risk: z.enum(migrationRisks),
+  downtime: z.enum(downtimeModes),
+});
+export type StrategyRecommendation = z.infer<typeof strategyRecommendation>;
+
 export const migrationPlan = z.object({
   version: z.number().int(),
   title: z.string(),
@@ -106,6 +138,8 @@ export const migrationPlan = z.object({
   /** The strongest lock the up takes, and on which table. */
   strongestLock: tableLock.nullable(),
   blocks: z.enum(blockLevels),
+  /** Filled from production's statistics when a production database is given. */
+  estimates: z.array(migrationEstimate),
 });
 export type MigrationPlan = z.infer<typeof migrationPlan>;
 
@@ -115,6 +149,8 @@ export const planReport = z.object({
   migrations: z.array(migrationPlan),
   counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int() }),
   traced: z.boolean(),
+  estimated: z.boolean(),
+  strategy: strategyRecommendation.nullable(),
   /** About the analysis as a whole (a partial scratch copy, statements not traced). */
   notes: z.array(z.string()),
 });

@@ -89,6 +89,7 @@ function toAnalyses(p: ParsedFile): StatementAnalysis[] {
       blocks: worstBlock(a.locks),
       outsideTransaction: Boolean(s.ownTransaction && /cannot run inside/.test(s.ownTransaction)),
       notes: a.notes,
+      changes: a.changes,
     };
   });
 }
@@ -136,7 +137,8 @@ export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<Pla
       class: overallClass(upStatements),
       strongestLock,
       blocks: worstBlock(upStatements.flatMap((s) => s.locks)),
+      estimates: [],
     });
   }
-  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false, notes: [] };
+  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
 }

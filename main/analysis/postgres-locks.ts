@@ -10,7 +10,16 @@ interface RangeVar {
   relname: string;
 }
 
+export interface Change {
+  kind: string;
+  table: string;
+  column?: string;
+  to?: string;
+  type?: string;
+}
+
 export interface StaticAnalysis {
+  changes: Change[];
   command: string;
   class: StatementClass;
   locks: TableLock[];
@@ -75,7 +84,9 @@ export function typeName(t: unknown): string {
     const c = n.A_Const as { ival?: { ival?: number } } | undefined;
     if (c?.ival) mods.push(String(c.ival.ival ?? 0));
   });
-  return `${names.join('.')}${mods.length ? `(${mods.join(',')})` : ''}`;
+  const friendly: Record<string, string> = { int8: 'bigint', int4: 'integer', int2: 'smallint', bool: 'boolean', float8: 'double precision', float4: 'real', bpchar: 'char' };
+  const joined = names.join('.');
+  return `${friendly[joined] ?? joined}${mods.length ? `(${mods.join(',')})` : ''}`;
 }
 
 interface ColumnConstraint {
@@ -224,7 +235,7 @@ function names(list: unknown): string[] {
 
 /** The static answer for one parsed statement. */
 export function analysePostgresStatement(kind: string, node: Node): StaticAnalysis {
-  const out: StaticAnalysis = { command: kind, class: 'other', locks: [], rewrites: [], scans: [], notes: [] };
+  const out: StaticAnalysis = { command: kind, class: 'other', locks: [], rewrites: [], scans: [], notes: [], changes: [] };
   const lock = (table: string, mode: PgLockMode) => out.locks.push({ table, lock: mode });
   switch (kind) {
     case 'AlterTableStmt': {
@@ -236,6 +247,13 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       const subs: string[] = [];
       for (const cmd of cmds) {
         const r = alterTableCmd(table, cmd, out);
+        const colDef = (cmd.def as Node | undefined)?.ColumnDef as Node | undefined;
+        out.changes.push({
+          kind: String(cmd.subtype).replace(/^AT_/, '').replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase(),
+          table,
+          ...(cmd.name ? { column: String(cmd.name) } : colDef?.colname ? { column: String(colDef.colname) } : {}),
+          ...(colDef?.typeName ? { type: typeName(colDef.typeName) } : {}),
+        });
         mode = strongest(mode, r.lock);
         classes.push(r.cls);
         subs.push(String(cmd.subtype).replace(/^AT_/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
@@ -250,6 +268,7 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       out.command = `ALTER … RENAME ${what === 'TABCONSTRAINT' ? 'CONSTRAINT' : what}`;
       if (node.relation) lock(relName(node.relation as RangeVar), 'AccessExclusiveLock');
       out.class = ['COLUMN', 'TABLE', 'VIEW', 'MATVIEW'].includes(what) ? 'backward-incompatible' : 'other';
+      out.changes.push({ kind: `rename-${what.toLowerCase()}`, table: relName(node.relation as RangeVar), ...(node.subname ? { column: String(node.subname) } : {}), to: String(node.newname) });
       break;
     }
     case 'IndexStmt': {
@@ -265,7 +284,10 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
       out.command = `DROP ${type}${node.concurrent ? ' CONCURRENTLY' : ''}`;
       const objs = names(node.objects);
       if (type === 'TABLE' || type === 'VIEW' || type === 'MATVIEW' || type === 'SEQUENCE' || type === 'FOREIGN_TABLE') {
-        for (const o of objs) lock(o, 'AccessExclusiveLock');
+        for (const o of objs) {
+          lock(o, 'AccessExclusiveLock');
+          out.changes.push({ kind: `drop-${type.toLowerCase()}`, table: o });
+        }
         if (type === 'TABLE') out.notes.push('DROP TABLE also takes ACCESS EXCLUSIVE on every table its foreign keys reference (the trace names them)');
       }
       else if (type === 'INDEX') {

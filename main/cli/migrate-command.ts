@@ -22,8 +22,11 @@ Actions:
 
 Reads golang-migrate (0001_x.up.sql / .down.sql), _up.sql / _down.sql and Flyway (V1__x.sql,
 undo U1__x.sql) sets. The version is kept in schema_migrations exactly as golang-migrate keeps it.
+On MongoDB it runs migrate-mongo sets (20240101120000-name.js / .cjs / .mjs exporting up and down)
+and keeps migrate-mongo's changelog collection as migrate-mongo does; the version is the newest
+applied file's timestamp.
 
-  <url>                     postgres://… or mysql://… (see flightdeck connect --help)
+  <url>                     postgres://…, mysql://… or mongodb://…/db (see flightdeck connect --help)
   --migrations DIR          the folder of migration files (required)
 ${targetHelp}
   --lock-timeout MS         lock_timeout of every migration statement (default 200; MySQL and
@@ -107,7 +110,11 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     const conn = await openTarget(target, { role: 'migration', poolSize: 2, lockTimeoutMs, statementTimeoutMs });
     const abort = new AbortController();
     void untilStopSignal().then(() => {
-      process.stderr.write('Cancelling: the running statement is cancelled and its transaction rolled back; the record will say what took effect.\n');
+      process.stderr.write(
+        target.profile.engine === 'mongodb'
+          ? 'Cancelling: the run stops once the running migration function returns (MongoDB operations cannot be rolled back).\n'
+          : 'Cancelling: the running statement is cancelled and its transaction rolled back; the record will say what took effect.\n',
+      );
       abort.abort();
     });
     try {
@@ -138,7 +145,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
         },
       });
       if (json) process.stdout.write(`${JSON.stringify({ ok: true, result }, null, 2)}\n`);
-      else process.stdout.write(formatRun(result));
+      else process.stdout.write(formatRun(result, target.profile.engine === 'mongodb'));
       return exitCodes.ok;
     } finally {
       await conn.close();
@@ -153,8 +160,8 @@ export async function migrateCommand(argv: string[]): Promise<number> {
   }
 }
 
-function formatRun(r: RunResult): string {
-  const lines = r.steps.map((s) => `${s.direction === 'up' ? 'applied ' : 'reverted'} ${String(s.version).padStart(6)} ${s.title}  ${s.statements} statements, ${s.durationMs} ms${s.lockRetries ? `, ${s.lockRetries} lock retries` : ''}`);
+function formatRun(r: RunResult, mongo = false): string {
+  const lines = r.steps.map((s) => `${s.direction === 'up' ? 'applied ' : 'reverted'} ${String(s.version).padStart(6)} ${s.title}  ${mongo ? `${s.direction} function` : `${s.statements} statements`}, ${s.durationMs} ms${s.lockRetries ? `, ${s.lockRetries} lock retries` : ''}`);
   lines.push(`version ${r.fromVersion ?? 0} -> ${r.toVersion ?? 0} in ${r.durationMs} ms (${r.steps.length} step${r.steps.length === 1 ? '' : 's'})`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   lines.push(`journal ${r.journalFile}`);

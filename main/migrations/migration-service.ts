@@ -34,7 +34,6 @@ export class MigrationService {
   constructor(private readonly deps: MigrationServiceDeps) {}
 
   private async open(profile: Profile, lockTimeoutMs = 200): Promise<OpenConnection> {
-    if (profile.engine === 'mongodb') throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Running migrate-mongo sets is not built yet; Flightdeck reads and checks them only.', 'Run MongoDB migrations with migrate-mongo for now.');
     return connectProfile(profile, await this.deps.resolveSecrets(profile.id), { hostKeys: this.deps.hostKeys, log: this.deps.log, role: 'migration', poolSize: 2, lockTimeoutMs, statementTimeoutMs: 0, reconnect: { maxAttempts: 0 } });
   }
 
@@ -74,7 +73,7 @@ export class MigrationService {
           signal: abort.signal,
           onLog: (level, message) => this.deps.log[level === 'warn' ? 'warn' : level === 'error' ? 'error' : 'info']('migrate', `${profile.name}: ${message}`),
           onProgress: (p) =>
-            this.deps.events.emit('task/progress', { taskId, label: `${label}: ${p.label}`, fraction: p.fraction, rate: { value: Math.round(p.ratePerSec * 10) / 10, unit: 'statements/s' }, ...(p.etaMs !== null ? { etaMs: Math.round(p.etaMs) } : {}), state: 'running' }),
+            this.deps.events.emit('task/progress', { taskId, label: `${label}: ${p.label}`, fraction: p.fraction, rate: { value: Math.round(p.ratePerSec * 10) / 10, unit: profile.engine === 'mongodb' ? 'migrations/s' : 'statements/s' }, ...(p.etaMs !== null ? { etaMs: Math.round(p.etaMs) } : {}), state: 'running' }),
         });
         this.deps.events.emit('task/progress', { taskId, label, fraction: 1, state: 'done', message: `version ${result.fromVersion ?? 0} → ${result.toVersion ?? 0}` });
         return result;

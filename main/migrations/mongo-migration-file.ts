@@ -118,17 +118,6 @@ export async function loadMongoMigration(file: Pick<MigrationFile, 'file' | 'abs
 
 async function loadError(e: unknown, file: Pick<MigrationFile, 'file' | 'absPath'>, text: string): Promise<FlightdeckError> {
   const err = e as NodeJS.ErrnoException & { stack?: string };
-  if (err instanceof SyntaxError || err?.name === 'SyntaxError') {
-    const at = positionInStack(err.stack, file.absPath, true) ?? (await syntaxCheck(file.absPath));
-    const where = at ? `${file.file}:${at.line}${at.column ? `:${at.column}` : ''}` : file.file;
-    const source = at ? sourceLine(text, at.line) : '';
-    return new FlightdeckError(
-      'MIGRATION_SYNTAX',
-      `${where}: ${err.message}${source ? ` (${source})` : ''}. The file cannot be loaded; nothing was applied.`,
-      at ? `Fix line ${at.line} of ${file.file}, then run again.` : `Fix ${file.file} (node --check ${file.absPath} shows the problem), then run again.`,
-      { file: file.file, ...(at ? { line: at.line } : {}) },
-    );
-  }
   if (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') {
     const what = /Cannot find (?:module|package) '([^']+)'/.exec(err.message)?.[1];
     return new FlightdeckError(
@@ -136,6 +125,23 @@ async function loadError(e: unknown, file: Pick<MigrationFile, 'file' | 'absPath
       `${file.file} cannot be loaded: it imports ${what ? `"${what}"` : 'a module'}, which is not found from ${path.dirname(file.absPath)}. Nothing was applied.`,
       'A migration resolves its imports from its own folder upwards, as Node does: install the project\'s dependencies (npm install) where the migrations live, or fix the path.',
       { file: file.file },
+    );
+  }
+  const isSyntax = err instanceof SyntaxError || err?.name === 'SyntaxError';
+  // A CommonJS syntax error names its line; an ES module's does not (Node 20), nor does an error
+  // from a loader that stands in for Node's (a test runner's): Node's own parser then says where.
+  const header = isSyntax ? positionInStack(err.stack, file.absPath, true) : null;
+  const checked = header ? null : await syntaxCheck(file.absPath);
+  if (isSyntax || checked) {
+    const at = header ?? checked?.at ?? null;
+    const message = header || !checked ? err.message : checked.message;
+    const where = at ? `${file.file}:${at.line}${at.column ? `:${at.column}` : ''}` : file.file;
+    const source = at ? sourceLine(text, at.line) : '';
+    return new FlightdeckError(
+      'MIGRATION_SYNTAX',
+      `${where}: ${message}${source ? ` (${source})` : ''}. The file cannot be loaded; nothing was applied.`,
+      at ? `Fix line ${at.line} of ${file.file}, then run again.` : `Fix ${file.file} (node --check ${file.absPath} shows the problem), then run again.`,
+      { file: file.file, ...(at ? { line: at.line } : {}) },
     );
   }
   const at = positionInStack(err?.stack, file.absPath);
@@ -147,12 +153,15 @@ async function loadError(e: unknown, file: Pick<MigrationFile, 'file' | 'absPath
   );
 }
 
-/** `node --check`: Node's own parser, which names the line of an ES module's syntax error. */
-function syntaxCheck(absPath: string): Promise<FilePosition | null> {
+/** `node --check`: Node's own parser, which names the line of an ES module's syntax error. Null
+ * when the file parses. */
+function syntaxCheck(absPath: string): Promise<{ at: FilePosition | null; message: string } | null> {
   return new Promise((resolve) => {
     // Inside Electron, process.execPath is Electron, which behaves as node with this variable set.
     execFile(process.execPath, ['--check', absPath], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 15_000, windowsHide: true }, (error, _stdout, stderr) => {
-      resolve(error ? positionInStack(String(stderr), absPath, true) : null);
+      const out = String(stderr);
+      const message = /^SyntaxError: (.*)$/m.exec(out)?.[1];
+      resolve(error && message ? { at: positionInStack(out, absPath, true), message } : null);
     });
   });
 }

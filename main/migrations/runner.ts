@@ -11,6 +11,7 @@ import { MigrationHistory } from './history';
 import { assertRunnable, type Migration, type MigrationSet } from './migration-set';
 import { RunnerLock, describeHolder } from './runner-lock';
 import { defaultLockRetry, executeStep, type LockRetryPolicy, type StepSpec } from './step-executor';
+import { forceMongoVersion, mongoMigrationStatus, runMongoMigrations } from './mongo-runner';
 import { loadPostgresParser } from './split-postgres';
 import { mysqlUnits, postgresUnits, preflightMysql, type Unit } from './units';
 
@@ -33,9 +34,16 @@ export const defaultRunnerLockWaitMs = 10_000;
 
 function sqlSessionOf(conn: OpenConnection): SqlSession {
   if (!isSqlSession(conn.session)) {
-    throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Running migrate-mongo sets is not built yet; Flightdeck reads and checks them only.', 'Run MongoDB migrations with migrate-mongo for now.');
+    throw new FlightdeckError('INTERNAL', `The SQL migration runner was given a ${conn.session.engine} connection.`, 'This is a bug in Flightdeck.');
   }
   return conn.session;
+}
+
+/** A migrate-mongo set is JavaScript for MongoDB: refused on SQL engines before anything is read as SQL. */
+function assertSqlSet(set: MigrationSet): void {
+  if (set.format === 'migrate-mongo') {
+    throw new FlightdeckError('MIGRATION_SET_INVALID', `${set.dir} holds migrate-mongo migrations (JavaScript for MongoDB), not SQL.`, 'Use a mongodb:// target for this set, or point --migrations at the SQL migrations.');
+  }
 }
 
 async function withPinned<T>(conn: OpenConnection, fn: (db: PinnedSql, session: SqlSession) => Promise<T>): Promise<T> {
@@ -51,6 +59,8 @@ async function withPinned<T>(conn: OpenConnection, fn: (db: PinnedSql, session: 
 
 /** What the database says about the set: version, dirty state and its record, drift, pending. */
 export async function migrationStatus(conn: OpenConnection, set: MigrationSet): Promise<MigrationStatus> {
+  if (conn.session.engine === 'mongodb') return mongoMigrationStatus(conn, set);
+  assertSqlSet(set);
   if (conn.session.engine === 'postgres') await loadPostgresParser();
   return withPinned(conn, async (db, session) => {
     const history = new MigrationHistory(session.engine, db);
@@ -162,7 +172,9 @@ export function planSteps(set: MigrationSet, current: number | null, action: Run
 }
 
 export async function runMigrations(conn: OpenConnection, set: MigrationSet, action: RunAction, opts: RunOptions): Promise<RunResult> {
+  if (conn.session.engine === 'mongodb') return runMongoMigrations(conn, set, action, opts);
   assertRunnable(set);
+  assertSqlSet(set);
   const session = sqlSessionOf(conn);
   if (session.engine === 'postgres') await loadPostgresParser();
   const log = opts.onLog ?? (() => undefined);
@@ -276,6 +288,8 @@ export async function runMigrations(conn: OpenConnection, set: MigrationSet, act
 /** `force V`: the DBA declares the schema matches version V (0: none) after repairing by hand.
  * The open step's record is kept, marked as settled by force. */
 export async function forceVersion(conn: OpenConnection, set: MigrationSet, version: number, opts: Pick<RunOptions, 'journalDir' | 'runnerLockWaitMs' | 'appliedBy' | 'onLog'>): Promise<{ previous: { version: number | null; dirty: boolean }; version: number | null; settledSteps: number; journalFile: string }> {
+  if (conn.session.engine === 'mongodb') return forceMongoVersion(conn, set, version, opts);
+  assertSqlSet(set);
   const session = sqlSessionOf(conn);
   if (version !== 0 && !set.migrations.some((m) => m.version === version)) {
     throw new FlightdeckError('MIGRATION_NOT_FOUND', `Version ${version} is not in ${set.dir}.`, 'Force one of the set\'s versions, or 0 for none.');
