@@ -96,6 +96,9 @@ export function createHandlers(s: Services): Handlers {
     'phase0/attest': async ({ productionId, checkId, by }) => s.phase0.attest(productionId, checkId, by),
     'phase0/accept': async ({ productionId, checkId, by, reason }) => s.phase0.accept(productionId, checkId, reason, by),
 
+    'plan/build': async (input) => s.plan.build(input),
+    'plan/file': async ({ dir, file }) => ({ text: await s.plan.file(dir, file) }),
+
     'sandbox/state': async () => s.sandbox.state(),
     'sandbox/start': async () => s.sandbox.start(),
     'sandbox/stop': async () => s.sandbox.stop(),

@@ -6,6 +6,7 @@ import type { EventBus } from './events';
 import type { Logger } from './log';
 import path from 'node:path';
 import { defaultKnownHostsFile } from './platform/paths';
+import { PlanService } from './analysis/plan-service';
 import { MigrationService } from './migrations/migration-service';
 import { MonitorService } from './monitor/monitor-service';
 import { Phase0Service } from './phases/phase0/phase0-service';
@@ -37,6 +38,7 @@ export interface Services {
   monitor: MonitorService;
   migrations: MigrationService;
   phase0: Phase0Service;
+  plan: PlanService;
   log: Logger;
   appInfo(): AppInfo;
   shutdown(): Promise<void>;
@@ -62,6 +64,7 @@ export function createServices(o: ServicesOptions): Services {
   const resolveSecrets = (id: string) => connections.resolveSecrets(id);
   const migrations = new MigrationService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, journalDir: path.join(o.dataDir, 'journal') });
   const phase0 = new Phase0Service({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, dataDir: o.dataDir });
+  const plan = new PlanService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log });
   const sandbox = new SandboxService({
     dataDir: o.dataDir,
     profiles,
@@ -80,6 +83,7 @@ export function createServices(o: ServicesOptions): Services {
     monitor,
     migrations,
     phase0,
+    plan,
     log: o.log,
     appInfo: () => ({
       version,

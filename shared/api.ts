@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { phase0ReportSchema } from './checks';
 import { migrationSetSummary, migrationStatus, runResult } from './migrations';
+import { downtimeModes, migrationRisks, planReport } from './plan';
 import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
 import { errorShape } from './errors';
 import { monitorStateSchema, sampleSchema, seriesKeys, seriesSchema } from './monitor';
@@ -253,6 +254,21 @@ export const calls = {
   'phase0/report': call({ input: z.object({ productionId: z.string() }), output: phase0ReportSchema.nullable(), mutates: false, doc: 'The last Phase 0 report of a production profile.' }),
   'phase0/attest': call({ input: z.object({ productionId: z.string(), checkId: z.string(), by: z.string().trim().min(2).max(120) }), output: phase0ReportSchema, mutates: true, doc: 'Confirm an item only a person can (name and time go in the record).' }),
   'phase0/accept': call({ input: z.object({ productionId: z.string(), checkId: z.string(), by: z.string().trim().min(2).max(120), reason: z.string().trim().min(10).max(2000) }), output: phase0ReportSchema, mutates: true, doc: 'Accept a failed medium check with a written reason.' }),
+
+  'plan/build': call({
+    input: z.object({
+      productionId: z.string(),
+      dir: z.string().min(1),
+      stagingId: z.string().optional(),
+      trace: z.boolean().optional(),
+      risk: z.enum(migrationRisks).optional(),
+      downtime: z.enum(downtimeModes).optional(),
+    }),
+    output: planReport,
+    mutates: false,
+    doc: 'Phase 1: analyse and lint every statement of a set, estimate from production, optionally trace on a scratch copy of staging, and recommend a strategy.',
+  }),
+  'plan/file': call({ input: z.object({ dir: z.string().min(1), file: z.string().min(1) }), output: z.object({ text: z.string() }), mutates: false, doc: 'The text of one file of a migration set (to show a finding at its line).' }),
 
   'sandbox/state': call({ input: empty, output: sandboxStateSchema, mutates: false, doc: 'State of the built-in sandbox (PostgreSQL primary + streaming replica).' }),
   'sandbox/start': call({ input: empty, output: sandboxStateSchema, mutates: true, doc: 'Start the sandbox and add its profiles.' }),

@@ -145,6 +145,14 @@ async function loadError(e: unknown, file: Pick<MigrationFile, 'file' | 'absPath
     );
   }
   const at = positionInStack(err?.stack, file.absPath);
+  if (/\b(module|exports|require) is not defined in ES module scope/.test(err?.message ?? '')) {
+    return new FlightdeckError(
+      'MIGRATION_SET_INVALID',
+      `${file.file}${at ? `:${at.line}` : ''} is CommonJS (${err.message.replace(/,.*$/s, '')}), but Node loads it as an ES module: the nearest package.json says "type": "module". Nothing was applied.`,
+      `Rename the file to .cjs, or write it as an ES module (export const up = …), or give the migrations folder a package.json with { "type": "commonjs" }.`,
+      { file: file.file, ...(at ? { line: at.line } : {}) },
+    );
+  }
   return new FlightdeckError(
     'MIGRATION_SET_INVALID',
     `${file.file}${at ? `:${at.line}` : ''} threw while loading: ${err?.message ?? String(e)}. Nothing was applied.`,

@@ -1,8 +1,12 @@
 // Loading and calling migrate-mongo migration files, without a server: every module style a team may
 // have written, callback-style functions, and the errors a broken file gives (file and line).
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlightdeckError } from '../../shared/errors';
 import { normalisedChecksum } from '../../main/migrations/migration-set';
@@ -253,5 +257,66 @@ describe('calling migration functions', () => {
     expect(info.message).toBe('MongoServerError: Document failed validation (code 121 DocumentValidationFailure); errInfo {"failingDocumentId":1,"details":{"operatorName":"$jsonSchema"}}');
     expect(info.at).toBeNull();
     expect(describeMigrationError(Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' }), '/x').connection).toBe(true);
+  });
+});
+
+// Vitest loads ES modules through its own module runner; the CLI and the app load them with Node's.
+// The loader is bundled here as build-main.mjs bundles the CLI (ESM, a createRequire banner) and run
+// by plain Node on the same kinds of files.
+describe('loading under plain Node, bundled as the CLI is', () => {
+  it('loads every module style and reports syntax errors with file and line', { timeout: 30_000 }, async () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const out = path.join(dir, 'bundle');
+    await build({
+      absWorkingDir: root,
+      entryPoints: ['main/migrations/mongo-migration-file.ts'],
+      outfile: path.join(out, 'loader.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+      banner: { js: "import { createRequire as __flightdeckCreateRequire } from 'node:module';\nconst require = __flightdeckCreateRequire(import.meta.url);" },
+    });
+    await fs.writeFile(path.join(out, 'package.json'), '{ "type": "module" }\n');
+    const files = {
+      cjs: await write('20240201000000-cjs.js', 'module.exports = { async up(db) { db.calls.push("cjs up"); }, async down() {} };\n', 'native'),
+      cjsExt: await write('20240201000001-ext.cjs', 'exports.up = async (db) => { db.calls.push("cjs ext up"); };\n', 'native'),
+      named: await write('20240201000002-named.mjs', 'export const up = async (db, client) => { db.calls.push(`named up ${client}`); };\nexport const down = async () => {};\n', 'native'),
+      dflt: await write('20240201000003-default.mjs', 'export default { async up(db) { db.calls.push("default up"); } };\n', 'native'),
+      callback: await write('20240201000004-callback.js', 'module.exports = { up(db, next) { setTimeout(() => { db.calls.push("callback up"); next(); }, 5); } };\n', 'native'),
+      esmSyntax: await write('20240201000005-broken.mjs', 'export const up = async (db) => {\n  const a = 1;\n  await db.collection("x").insertOne({ a: });\n};\n', 'native'),
+      cjsSyntax: await write('20240201000006-broken.js', 'module.exports = {\n  async up(db) {\n    await db.x(\n  },\n};\n', 'native'),
+    };
+    const driver = path.join(out, 'driver.js');
+    await fs.writeFile(
+      driver,
+      `import { loadMongoMigration, invokeMigration } from './loader.js';
+const files = ${JSON.stringify(files)};
+const result = {};
+for (const [k, f] of Object.entries(files)) {
+  try {
+    const m = await loadMongoMigration(f);
+    const db = { calls: [] };
+    await invokeMigration(m.up, db, 'client');
+    result[k] = { calls: db.calls, down: typeof m.down };
+  } catch (e) {
+    result[k] = { code: e.code, message: e.message, details: e.details };
+  }
+}
+process.stdout.write(JSON.stringify(result));
+`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [driver], { cwd: out });
+    const r = JSON.parse(stdout) as Record<string, { calls?: string[]; down?: string; code?: string; message?: string; details?: { line?: number } }>;
+    expect(r.cjs).toEqual({ calls: ['cjs up'], down: 'function' });
+    expect(r.cjsExt).toEqual({ calls: ['cjs ext up'], down: 'undefined' });
+    expect(r.named).toEqual({ calls: ['named up client'], down: 'function' });
+    expect(r.dflt).toEqual({ calls: ['default up'], down: 'undefined' });
+    expect(r.callback).toEqual({ calls: ['callback up'], down: 'undefined' });
+    expect(r.esmSyntax).toMatchObject({ code: 'MIGRATION_SYNTAX', details: { line: 3 } });
+    expect(r.esmSyntax!.message).toMatch(/^20240201000005-broken\.mjs:3:\d+: Unexpected token '}' \(await db\.collection\("x"\)\.insertOne\(\{ a: \}\);\)/);
+    expect(r.cjsSyntax).toMatchObject({ code: 'MIGRATION_SYNTAX', details: { line: 4 } });
+    expect(r.cjsSyntax!.message).toMatch(/^20240201000006-broken\.js:4:3: Unexpected token '}'/);
   });
 });

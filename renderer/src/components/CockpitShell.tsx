@@ -10,6 +10,7 @@ import { DialogHost } from './DialogHost';
 import { EmptyState } from './EmptyState';
 import { EnvironmentBand } from './EnvironmentBand';
 import { MigrationsView } from './MigrationsView';
+import { PlanView } from './PlanView';
 import { ProfileSidebar } from './ProfileSidebar';
 import { ProfileWorkspace } from './ProfileWorkspace';
 import { StatusBar } from './StatusBar';
@@ -28,6 +29,8 @@ export function CockpitShell() {
   const showHealth = healthAvailable && mode === 'health';
   // Migrations run on the same SQL engines the health panels sample.
   const showMigrations = healthAvailable && mode === 'migrations';
+  // The plan's analysis is built for PostgreSQL; other engines do not get a Plan tab.
+  const showPlan = healthAvailable && mode === 'plan' && summary?.profile.engine === 'postgres';
   return (
     <div className={`cockpit env-${open?.environment ?? 'none'}`}>
       <EnvironmentBand />
@@ -35,7 +38,7 @@ export function CockpitShell() {
       <div className="cockpit-body">
         <ProfileSidebar />
         <main className="workspace">
-          {healthAvailable && <WorkspaceTabs />}
+          {healthAvailable && summary && <WorkspaceTabs engine={summary.profile.engine} />}
           <ActionNotice />
           {showHealth && summary ? (
             <Suspense
@@ -47,6 +50,8 @@ export function CockpitShell() {
             >
               <HealthView summary={summary} />
             </Suspense>
+          ) : showPlan && summary ? (
+            <PlanView key={summary.profile.id} summary={summary} />
           ) : showMigrations && summary ? (
             <MigrationsView key={summary.profile.id} summary={summary} />
           ) : open ? (

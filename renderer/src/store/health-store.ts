@@ -38,7 +38,7 @@ export interface SignalNotice {
   at: number;
 }
 
-export type WorkspaceMode = 'connection' | 'health' | 'migrations';
+export type WorkspaceMode = 'connection' | 'health' | 'migrations' | 'plan';
 
 interface HealthStore {
   mode: WorkspaceMode;

@@ -87,3 +87,32 @@ export async function forceVersion(profileId: string, version: number, confirm?:
   }
   await inspectMigrations(profileId);
 }
+
+export async function buildPlan(profileId: string): Promise<void> {
+  const w = store().ensure(profileId);
+  store().patch(profileId, { planning: true, planError: undefined });
+  try {
+    const plan = await api().plan.build({
+      productionId: profileId,
+      dir: w.settings.migrationsDir.trim(),
+      ...(w.settings.stagingId ? { stagingId: w.settings.stagingId } : {}),
+      trace: w.planOptions.trace,
+      risk: w.planOptions.risk,
+      downtime: w.planOptions.downtime,
+    });
+    store().patch(profileId, { plan, planning: false });
+  } catch (e) {
+    store().patch(profileId, { planError: asFlightdeckError(e), planning: false });
+  }
+}
+
+export async function showFile(profileId: string, file: string, line: number): Promise<void> {
+  const w = store().ensure(profileId);
+  store().patch(profileId, { viewing: { file, line } });
+  try {
+    const { text } = await api().plan.file({ dir: w.settings.migrationsDir.trim(), file });
+    store().patch(profileId, { viewing: { file, line, text } });
+  } catch (e) {
+    store().patch(profileId, { viewing: { file, line, error: asFlightdeckError(e) } });
+  }
+}

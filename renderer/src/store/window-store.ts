@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { Phase0Report } from '../../../shared/checks';
 import type { FlightdeckError } from '../../../shared/errors';
 import type { MigrationSetSummary, MigrationStatus, RunResult } from '../../../shared/migrations';
+import type { DowntimeMode, MigrationRisk, PlanReport } from '../../../shared/plan';
 
 export interface WindowSettings {
   migrationsDir: string;
@@ -24,6 +25,12 @@ export interface WindowView {
   lastRun?: RunResult;
   runError?: FlightdeckError;
   progress?: { fraction: number | null; label: string; rate?: string; etaMs?: number };
+  plan?: PlanReport;
+  planning: boolean;
+  planError?: FlightdeckError;
+  planOptions: { risk: MigrationRisk; downtime: DowntimeMode; trace: boolean };
+  /** A file of the set shown at a finding's line. */
+  viewing?: { file: string; line: number; text?: string; error?: FlightdeckError };
 }
 
 const storageKey = (profileId: string) => `flightdeck.window.${profileId}`;
@@ -38,6 +45,10 @@ function loadSettings(profileId: string): WindowSettings {
   return { migrationsDir: '', stagingId: '', backupDir: '' };
 }
 
+function freshView(profileId: string): WindowView {
+  return { settings: loadSettings(profileId), inspecting: false, phase0Running: false, planning: false, planOptions: { risk: 'medium', downtime: 'zero-downtime', trace: false } };
+}
+
 interface WindowStore {
   windows: Record<string, WindowView>;
   ensure(profileId: string): WindowView;
@@ -50,11 +61,11 @@ export const useWindowStore = create<WindowStore>()((set, get) => ({
   ensure: (profileId) => {
     const existing = get().windows[profileId];
     if (existing) return existing;
-    const fresh: WindowView = { settings: loadSettings(profileId), inspecting: false, phase0Running: false };
+    const fresh: WindowView = freshView(profileId);
     set((s) => ({ windows: { ...s.windows, [profileId]: fresh } }));
     return fresh;
   },
-  patch: (profileId, patch) => set((s) => ({ windows: { ...s.windows, [profileId]: { ...(s.windows[profileId] ?? { settings: loadSettings(profileId), inspecting: false, phase0Running: false }), ...patch } } })),
+  patch: (profileId, patch) => set((s) => ({ windows: { ...s.windows, [profileId]: { ...(s.windows[profileId] ?? freshView(profileId)), ...patch } } })),
   setSettings: (profileId, patch) => {
     const current = get().ensure(profileId);
     const settings = { ...current.settings, ...patch };

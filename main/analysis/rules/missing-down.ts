@@ -1,0 +1,150 @@
+import { statementSummary, type PgStatement } from '../../migrations/split-postgres';
+import { relName, typeName } from '../postgres-locks';
+import { ident, qualified } from './index-without-concurrently';
+import type { Rule } from './rule';
+
+interface RangeVar {
+  schemaname?: string;
+  relname: string;
+}
+type Node = Record<string, unknown>;
+
+const rv = (r: unknown) => qualified(relName(r as RangeVar));
+const nameList = (list: unknown) => ((list as { String?: { sval?: string } }[] | undefined) ?? []).map((n) => ident(n.String?.sval ?? '')).join('.');
+
+/** The down file's name for an up file, in the set's own naming. */
+export function downFileName(up: string): string {
+  const slash = up.lastIndexOf('/') + 1;
+  const dir = up.slice(0, slash);
+  const base = up.slice(slash);
+  if (/\.up\.sql$/i.test(base)) return dir + base.replace(/\.up\.sql$/i, (m) => (m === m.toUpperCase() ? '.DOWN.SQL' : '.down.sql'));
+  if (/_up\.sql$/i.test(base)) return dir + base.replace(/_up\.sql$/i, (m) => (m === m.toUpperCase() ? '_DOWN.SQL' : '_down.sql'));
+  if (/^V\d/.test(base)) return dir + base.replace(/^V/, 'U');
+  return `${up} (its down file)`;
+}
+
+function functionSignature(node: Node): string {
+  const params = ((node.parameters as { FunctionParameter: { argType?: { arrayBounds?: unknown[] }; mode?: string } }[] | undefined) ?? []).map((p) => p.FunctionParameter);
+  const args = params.filter((p) => p.mode !== 'FUNC_PARAM_OUT' && p.mode !== 'FUNC_PARAM_TABLE').map((p) => `${p.mode === 'FUNC_PARAM_VARIADIC' ? 'VARIADIC ' : ''}${typeName(p.argType)}${'[]'.repeat(p.argType?.arrayBounds?.length ?? 0)}`);
+  return `${nameList(node.funcname)}(${args.join(', ')})`;
+}
+
+/** The statements that undo one up statement, or a comment saying why it cannot be computed;
+ * [] for statements with nothing to undo (SET, BEGIN/COMMIT, SELECT). */
+export function inverseOf(s: PgStatement): string[] {
+  const n = s.node;
+  const todo = (why: string) => [`-- TODO line ${s.line}, ${statementSummary(s.text, 70)}: ${why}`];
+  switch (s.kind) {
+    case 'VariableSetStmt':
+    case 'TransactionStmt':
+    case 'SelectStmt':
+    case 'VacuumStmt':
+      return [];
+    case 'CreateStmt':
+      return [`DROP TABLE ${n.if_not_exists ? 'IF EXISTS ' : ''}${rv(n.relation)};`];
+    case 'CreateTableAsStmt': {
+      const rel = (n.into as { rel?: RangeVar } | undefined)?.rel;
+      return [`DROP ${n.objtype === 'OBJECT_MATVIEW' ? 'MATERIALIZED VIEW' : 'TABLE'} ${n.if_not_exists ? 'IF EXISTS ' : ''}${rv(rel)};`];
+    }
+    case 'IndexStmt': {
+      if (typeof n.idxname !== 'string') return todo('the index has no name, so PostgreSQL generated one: name it in the up to drop it by name here');
+      const rel = n.relation as RangeVar;
+      return [`DROP INDEX ${n.concurrent ? 'CONCURRENTLY ' : ''}IF EXISTS ${qualified(relName({ ...(rel.schemaname ? { schemaname: rel.schemaname } : {}), relname: n.idxname }))};`];
+    }
+    case 'AlterTableStmt': {
+      if (n.objtype !== 'OBJECT_TABLE') return todo('write its inverse by hand');
+      const actions: string[] = [];
+      const lost: string[] = [];
+      const cmds = ((n.cmds as { AlterTableCmd: Node }[] | undefined) ?? []).map((c) => c.AlterTableCmd);
+      for (const c of [...cmds].reverse()) {
+        const def = c.def as Node | undefined;
+        switch (c.subtype) {
+          case 'AT_AddColumn':
+            actions.push(`DROP COLUMN ${c.missing_ok ? 'IF EXISTS ' : ''}${ident(String((def?.ColumnDef as Node | undefined)?.colname))}`);
+            break;
+          case 'AT_AddConstraint': {
+            const con = def?.Constraint as { conname?: string } | undefined;
+            if (con?.conname) actions.push(`DROP CONSTRAINT IF EXISTS ${ident(con.conname)}`);
+            else lost.push('an unnamed constraint (PostgreSQL named it: name it in the up)');
+            break;
+          }
+          case 'AT_SetNotNull':
+            actions.push(`ALTER COLUMN ${ident(String(c.name))} DROP NOT NULL`);
+            break;
+          case 'AT_DropNotNull':
+            actions.push(`ALTER COLUMN ${ident(String(c.name))} SET NOT NULL`);
+            break;
+          default:
+            lost.push(String(c.subtype).replace(/^AT_/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
+        }
+      }
+      return [
+        ...(actions.length ? [`ALTER TABLE ${rv(n.relation)} ${actions.join(', ')};`] : []),
+        ...(lost.length ? todo(`the old state of ${lost.join(', ')} is not in the up: write it by hand`) : []),
+      ];
+    }
+    case 'RenameStmt': {
+      const from = ident(String(n.subname ?? ''));
+      const to = ident(String(n.newname ?? ''));
+      const rel = n.relation as RangeVar | undefined;
+      if (n.renameType === 'OBJECT_COLUMN' && rel) return [`ALTER TABLE ${rv(rel)} RENAME COLUMN ${to} TO ${from};`];
+      if (n.renameType === 'OBJECT_TABCONSTRAINT' && rel) return [`ALTER TABLE ${rv(rel)} RENAME CONSTRAINT ${to} TO ${from};`];
+      if ((n.renameType === 'OBJECT_TABLE' || n.renameType === 'OBJECT_INDEX' || n.renameType === 'OBJECT_VIEW' || n.renameType === 'OBJECT_SEQUENCE') && rel) {
+        const renamed = rel.schemaname ? `${ident(rel.schemaname)}.${to}` : to;
+        const word = String(n.renameType).replace('OBJECT_', '');
+        return [`ALTER ${word} ${renamed} RENAME TO ${ident(rel.relname)};`];
+      }
+      return todo('rename it back by hand');
+    }
+    case 'CreateSeqStmt':
+      return [`DROP SEQUENCE ${n.if_not_exists ? 'IF EXISTS ' : ''}${rv(n.sequence)};`];
+    case 'ViewStmt':
+      return n.replace ? todo('CREATE OR REPLACE VIEW: restore the previous definition') : [`DROP VIEW ${rv(n.view)};`];
+    case 'CreateEnumStmt':
+      return [`DROP TYPE ${nameList(n.typeName)};`];
+    case 'CreateSchemaStmt':
+      return [`DROP SCHEMA ${n.if_not_exists ? 'IF EXISTS ' : ''}${ident(String(n.schemaname))};`];
+    case 'CreateExtensionStmt':
+      return [`DROP EXTENSION ${n.if_not_exists ? 'IF EXISTS ' : ''}${ident(String(n.extname))};`];
+    case 'CreateTrigStmt':
+      return [`DROP TRIGGER ${ident(String(n.trigname))} ON ${rv(n.relation)};`];
+    case 'CreateFunctionStmt':
+      return n.replace ? todo('CREATE OR REPLACE: restore the previous definition') : [`DROP ${n.is_procedure ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(n)};`];
+    case 'AlterEnumStmt':
+      return todo('PostgreSQL cannot drop an enum value: leave it, or recreate the type without it');
+    default:
+      return todo('not computable from the up (data or a drop): restore it by hand, or from a backup');
+  }
+}
+
+export const missingDown: Rule = {
+  id: 'missing-down',
+  title: 'Migration without a down',
+  severity: 'error',
+  why: 'Without a down, rolling back in the window means writing SQL under pressure while the incident runs, or restoring a backup and losing every write since. A down written and rehearsed with the up turns rollback into one tested step.',
+  engines: ['postgres'],
+  examples: {
+    bad: [
+      'CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL, at timestamptz NOT NULL DEFAULT now());',
+      'ALTER TABLE users ADD COLUMN last_login_at timestamptz;\nCREATE INDEX CONCURRENTLY users_last_login_at_idx ON users (last_login_at);',
+    ],
+    good: [
+      '-- down up: CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL);\nDROP TABLE audit_log;',
+      '-- down up: ALTER TABLE users ADD COLUMN last_login_at timestamptz;\nALTER TABLE users DROP COLUMN last_login_at;',
+      "-- An up with nothing to undo.\nSET lock_timeout = '2s';",
+    ],
+  },
+  checkFile(ctx) {
+    if (ctx.direction !== 'up' || ctx.migration.down) return [];
+    const inverse = [...ctx.statements].reverse().flatMap(inverseOf);
+    if (inverse.length === 0) return [];
+    const exact = !inverse.some((l) => l.startsWith('-- TODO'));
+    const name = downFileName(ctx.file.file);
+    return [
+      {
+        message: `${ctx.file.file} has no down: rolling back migration ${ctx.migration.version} would mean writing its inverse during the window.`,
+        rewrite: `Write ${name}, the up's inverse in reverse order${exact ? '' : ' (the TODO lines need a hand)'}:\n${inverse.join('\n')}\n-- If the migration is irreversible by design, say so in the up: -- flightdeck:ignore-file missing-down reason: <why rollback means a restore>`,
+      },
+    ];
+  },
+};
