@@ -61,7 +61,8 @@ function lintFile(p: ParsedFile, other: ParsedFile | undefined, migration: Migra
     const ctx: StatementContext = { engine: 'postgres', direction, migration, file: p.file, statements: p.statements, analyses: p.analyses, index, statement, analysis: p.analyses[index]!, inTransaction: p.inTransaction[index]!, createdEarlier: created, lockTimeoutSet: timeoutSet };
     const prevLine = index > 0 ? p.statements[index - 1]!.line : 0;
     for (const rule of rules) for (const hit of rule.checkStatement?.(ctx) ?? []) push(rule, hit, index, prevLine);
-    if (statement.kind === 'CreateStmt') created.add(relName(statement.node.relation as { relname: string }));
+    // A table created here is new and empty, unless IF NOT EXISTS found one already there.
+    if (statement.kind === 'CreateStmt' && !statement.node.if_not_exists) created.add(relName(statement.node.relation as { relname: string }));
     if (lockTimeoutSet(statement)) timeoutSet = true;
   });
   const fctx: FileContext = { engine: 'postgres', direction, migration, file: p.file, statements: p.statements, analyses: p.analyses, ...(other && !other.error ? { other: { file: other.file, statements: other.statements, analyses: other.analyses } } : {}) };

@@ -53,7 +53,7 @@ export function worstBlock(locks: TableLock[]): BlockLevel {
 }
 
 /** Functions whose value changes per row or per call: a default using one rewrites the table. */
-const volatileFunctions = new Set(['random', 'gen_random_uuid', 'uuid_generate_v4', 'uuid_generate_v1', 'clock_timestamp', 'timeofday', 'nextval', 'txid_current', 'statement_timestamp', 'setseed']);
+const volatileFunctions = new Set(['random', 'gen_random_uuid', 'uuid_generate_v4', 'uuid_generate_v1', 'clock_timestamp', 'timeofday', 'nextval', 'setseed']);
 
 export function isVolatileExpr(expr: unknown): boolean {
   let found = false;
@@ -227,9 +227,10 @@ function tablesRead(node: unknown, target: unknown): string[] {
 
 const lockStmtModes: PgLockMode[] = ['AccessShareLock', 'AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
 
+/** Qualified names of a DROP's objects, written as relName writes them (public. left out). */
 function names(list: unknown): string[] {
   return ((list as { List?: { items?: { String?: { sval?: string } }[] } }[] | undefined) ?? []).map((o) =>
-    (o.List?.items ?? []).map((i) => i.String?.sval ?? '').filter(Boolean).join('.'),
+    (o.List?.items ?? []).map((i) => i.String?.sval ?? '').filter(Boolean).join('.').replace(/^public\./, ''),
   );
 }
 

@@ -26,7 +26,15 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>):
       case 'rename-column': {
         const to = ch.to ?? '<new name>';
         phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${to} <type of ${col}>;  -- instead of the rename (migration ${c.version})`);
-        phases['dual-write'].push(`A trigger keeps both in step while old and new code run:\nCREATE FUNCTION ${table}_sync_${to}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.${to} := COALESCE(NEW.${to}, NEW.${col}); NEW.${col} := COALESCE(NEW.${col}, NEW.${to}); RETURN NEW; END $$;\nCREATE TRIGGER ${table}_sync_${to} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_sync_${to}();`);
+        phases['dual-write'].push(
+          `A trigger keeps both in step while old and new code run (whichever column a writer changed wins):\n` +
+            `CREATE FUNCTION ${table}_sync_${to}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN\n` +
+            `  IF TG_OP = 'INSERT' THEN NEW.${to} := COALESCE(NEW.${to}, NEW.${col}); NEW.${col} := COALESCE(NEW.${col}, NEW.${to});\n` +
+            `  ELSIF NEW.${col} IS DISTINCT FROM OLD.${col} THEN NEW.${to} := NEW.${col};\n` +
+            `  ELSIF NEW.${to} IS DISTINCT FROM OLD.${to} THEN NEW.${col} := NEW.${to};\n` +
+            `  END IF; RETURN NEW; END $$;\n` +
+            `CREATE TRIGGER ${table}_sync_${to} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_sync_${to}();`,
+        );
         phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND id BETWEEN $1 AND $2;  -- in batches, one commit each`);
         phases.switch.push(`Deploy code that reads and writes ${table}.${to} only.`);
         phases.contract.push(`DROP TRIGGER ${table}_sync_${to} ON ${table}; ALTER TABLE ${table} DROP COLUMN ${col};  -- a later release`);

@@ -106,6 +106,9 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     const log = (level: string, message: string) => process.stderr.write(`${level === 'info' ? '' : `${level}: `}${message}\n`);
 
     const target = await targetFromArgs(url!, values);
+    if (target.profile.engine === 'mongodb' && !target.profile.database) {
+      throw usage('The MongoDB URL names no database; migrate-mongo migrations run in one database.', 'Name it in the URL, e.g. mongodb://app@db.example.com:27017/shop?authSource=admin.');
+    }
     // Two sessions: the run's own, and one to cancel its statement on Ctrl-C.
     const conn = await openTarget(target, { role: 'migration', poolSize: 2, lockTimeoutMs, statementTimeoutMs });
     const abort = new AbortController();

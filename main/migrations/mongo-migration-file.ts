@@ -263,6 +263,23 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * place; it is done when it calls back, or when the promise it returns settles.
  */
 export async function invokeMigration(fn: MigrationFunction, db: unknown, client: unknown): Promise<void> {
+  // A server error is created deep in the driver; with Node's default of 10 frames its stack may
+  // stop before it reaches the migration's own line, which the failure record names.
+  if (deepStacks++ === 0) {
+    savedStackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = Math.max(savedStackTraceLimit, 50);
+  }
+  try {
+    await callMigration(fn, db, client);
+  } finally {
+    if (--deepStacks === 0) Error.stackTraceLimit = savedStackTraceLimit;
+  }
+}
+
+let deepStacks = 0;
+let savedStackTraceLimit = Error.stackTraceLimit;
+
+async function callMigration(fn: MigrationFunction, db: unknown, client: unknown): Promise<void> {
   if (!takesCallback(fn)) {
     await fn(db, client);
     return;
@@ -299,6 +316,23 @@ export interface MigrationErrorInfo {
   connection: boolean;
 }
 
+/** Names of server error codes that migrations meet, for errors that carry only the number (a
+ * write error inside an insert or update response has no codeName). */
+const serverCodeNames: Record<number, string> = {
+  11000: 'DuplicateKey',
+  121: 'DocumentValidationFailure',
+  13: 'Unauthorized',
+  26: 'NamespaceNotFound',
+  27: 'IndexNotFound',
+  48: 'NamespaceExists',
+  50: 'MaxTimeMSExpired',
+  66: 'ImmutableField',
+  67: 'CannotCreateIndex',
+  85: 'IndexOptionsConflict',
+  86: 'IndexKeySpecsConflict',
+  112: 'WriteConflict',
+};
+
 /** What an error thrown by a migration function says, for the failure record. */
 export function describeMigrationError(e: unknown, absPath: string): MigrationErrorInfo {
   if (!(e instanceof Error)) {
@@ -307,9 +341,10 @@ export function describeMigrationError(e: unknown, absPath: string): MigrationEr
   const err = e as Error & { code?: unknown; codeName?: string; errInfo?: unknown; errorLabels?: unknown };
   const name = err.name || 'Error';
   const connection = /^Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|NotConnected|PoolClosed)Error$/.test(name);
-  const code = err.codeName ?? (name.startsWith('Mongo') && err.code !== undefined ? `${name} ${String(err.code)}` : name);
+  const codeName = err.codeName ?? (typeof err.code === 'number' ? serverCodeNames[err.code] : undefined);
+  const code = codeName ?? (name.startsWith('Mongo') && err.code !== undefined ? `${name} ${String(err.code)}` : name);
   let message = `${name}: ${err.message}`;
-  if (err.code !== undefined && name.startsWith('Mongo')) message += ` (code ${String(err.code)}${err.codeName ? ` ${err.codeName}` : ''})`;
+  if (err.code !== undefined && name.startsWith('Mongo')) message += ` (code ${String(err.code)}${codeName ? ` ${codeName}` : ''})`;
   if (err.errInfo !== undefined) message += `; errInfo ${safeJson(err.errInfo, 600)}`;
   return { code, message, at: positionInStack(err.stack, absPath), connection };
 }

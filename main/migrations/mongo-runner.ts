@@ -81,7 +81,7 @@ async function readState(history: MongoMigrationHistory, set: MigrationSet): Pro
     const row = appliedRows.get(m.version);
     const entry = byFile.get(m.up!.file);
     // Flightdeck's row describes this application only if it was written with this changelog entry.
-    return row && entry && row.name === m.up!.file && new Date(row.changelogAppliedAt).getTime() === new Date(entry.appliedAt).getTime() ? row : null;
+    return row && entry?.appliedAt && row.name === m.up!.file && new Date(row.changelogAppliedAt).getTime() === new Date(entry.appliedAt).getTime() ? row : null;
   };
   const drift: MigrationStatus['drift'] = [];
   for (const m of appliedMigrations) {
@@ -110,7 +110,8 @@ async function readState(history: MongoMigrationHistory, set: MigrationSet): Pro
       .map((m) => {
         const row = rowFor(m);
         const entry = byFile.get(m.up!.file)!;
-        return { version: m.version, name: m.up!.file, checksum: row?.checksum ?? null, appliedAt: new Date(entry.appliedAt).toISOString(), durationMs: row?.durationMs ?? null };
+        const at = entry.appliedAt ? new Date(entry.appliedAt) : null;
+        return { version: m.version, name: m.up!.file, checksum: row?.checksum ?? null, appliedAt: at && !Number.isNaN(at.getTime()) ? at.toISOString() : null, durationMs: row?.durationMs ?? null };
       }),
     pending: set.migrations.filter((m) => m.up && !byFile.has(m.up.file) && m.version !== dirtyVersion).map((m) => ({ version: m.version, title: m.title })),
     drift,

@@ -163,6 +163,16 @@ describe('loading migrate-mongo files', () => {
     expect(e.details).toMatchObject({ line: 3 });
   });
 
+  it('a CommonJS file that Node loads as an ES module ("type": "module" above it) says how to fix it', async () => {
+    await write('package.json', '{ "type": "module" }\n', 'esm-package-cjs');
+    const f = await write('20240101000015-cjs-in-esm.js', 'module.exports = { async up() {} };\n', 'esm-package-cjs');
+    const e = await caught(loadMongoMigration(f));
+    expect(e.code).toBe('MIGRATION_SET_INVALID');
+    expect(e.message).toContain('20240101000015-cjs-in-esm.js:1 is CommonJS');
+    expect(e.message).toContain('"type": "module"');
+    expect(e.hint).toContain('.cjs');
+  });
+
   it('a file that throws while loading, or imports a missing package, says so with the file', async () => {
     const f = await write('20240101000011-throws.js', `const x = 1;\nthrow new Error('config missing');\n`);
     const e = await caught(loadMongoMigration(f));
@@ -257,6 +267,10 @@ describe('calling migration functions', () => {
     expect(info.message).toBe('MongoServerError: Document failed validation (code 121 DocumentValidationFailure); errInfo {"failingDocumentId":1,"details":{"operatorName":"$jsonSchema"}}');
     expect(info.at).toBeNull();
     expect(describeMigrationError(Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' }), '/x').connection).toBe(true);
+    // A write error inside an insert's response carries the number only.
+    const w = describeMigrationError(Object.assign(new Error('Document failed validation'), { name: 'MongoServerError', code: 121 }), '/x');
+    expect(w).toMatchObject({ code: 'DocumentValidationFailure', message: 'MongoServerError: Document failed validation (code 121 DocumentValidationFailure)' });
+    expect(describeMigrationError(Object.assign(new Error('odd'), { name: 'MongoServerError', code: 99999 }), '/x').code).toBe('MongoServerError 99999');
   });
 });
 

@@ -30,9 +30,11 @@ const schemaChanges = new Set([
   'CreateExtensionStmt',
 ]);
 
+const ddlPerFile = new WeakMap<PgStatement[], PgStatement[]>();
+
 /** The top-level WHERE condition of an UPDATE/DELETE and the text before it, found with
  * PostgreSQL's own lexer (a WHERE inside parentheses belongs to a subquery). */
-function splitWhere(text: string): { head: string; where: string | null } {
+export function splitWhere(text: string): { head: string; where: string | null } {
   const buf = Buffer.from(text, 'utf8');
   let depth = 0;
   let whereAt = -1;
@@ -133,12 +135,13 @@ export const backfillInSchemaMigration: Rule = {
       if (!select?.fromClause) return []; // VALUES or a single computed row: seed data, not a backfill
     }
     const verb = s.kind === 'InsertStmt' ? 'INSERT … SELECT' : s.kind.replace('Stmt', '').toUpperCase();
-    const ddl = statements.filter((x) => schemaChanges.has(x.kind));
+    let ddl = ddlPerFile.get(statements);
+    if (!ddl) ddlPerFile.set(statements, (ddl = statements.filter((x) => schemaChanges.has(x.kind))));
     if (ddl.length > 0) {
       const first = ddl[0]!;
       return [
         {
-          message: `${verb} on ${table} in a file that also changes the schema (${statementSummary(first.text, 60)}, line ${first.line}${ddl.length > 1 ? `, and ${ddl.length - 1} more` : ''}): one transaction holds the DDL's lock and every changed row's lock until the whole backfill commits.`,
+          message: `${verb} ${s.kind === 'InsertStmt' ? 'into' : 'on'} ${table} in a file that also changes the schema (${statementSummary(first.text, 60)}, line ${first.line}${ddl.length > 1 ? `, and ${ddl.length - 1} more` : ''}): one transaction holds the DDL's lock and every changed row's lock until the whole backfill commits.`,
           rewrite: batchedPlan(s),
         },
       ];

@@ -34,7 +34,9 @@ export const concurrentlyInTransaction: Rule = {
       return [
         {
           message: `${what} is inside the file's own BEGIN (line ${block.line}) … COMMIT${commit ? ` (line ${commit.line})` : ''}: ${s.ownTransaction}, so it fails with every tool, after the statements before it in the block have run. Flightdeck refuses to start this file.`,
-          rewrite: `${sqlOf(block)}\n${others.map(sqlOf).join('\n') || '-- (nothing else in the block: drop the BEGIN and COMMIT)'}\nCOMMIT;\n${sqlOf(s)}  -- after the COMMIT, on its own (Flightdeck runs it outside any transaction)`,
+          rewrite: others.length
+            ? `${sqlOf(block)}\n${others.map(sqlOf).join('\n')}\nCOMMIT;\n${sqlOf(s)}  -- after the COMMIT, on its own (Flightdeck runs it outside any transaction)`
+            : `${sqlOf(s)}  -- without the BEGIN and COMMIT around it: it is the whole block`,
         },
       ];
     }

@@ -1,3 +1,4 @@
+import { relName } from '../postgres-locks';
 import type { Rule } from './rule';
 
 export const dropColumn: Rule = {
@@ -13,7 +14,7 @@ export const dropColumn: Rule = {
   checkStatement(ctx) {
     // In a down, dropping what the up added is the inverse; data-loss-rollback speaks for it.
     if (ctx.direction === 'down' || ctx.statement.kind !== 'AlterTableStmt') return [];
-    const table = ctx.analysis.locks[0]?.table ?? '';
+    const table = relName(ctx.statement.node.relation as { relname: string });
     if (ctx.createdEarlier.has(table)) return [];
     const cmds = ((ctx.statement.node.cmds as { AlterTableCmd: { subtype: string; name?: string } }[] | undefined) ?? []).map((c) => c.AlterTableCmd);
     return cmds

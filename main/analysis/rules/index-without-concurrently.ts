@@ -10,28 +10,44 @@ interface RangeVar {
 
 // Helpers the other rules of this batch share (they import them from here).
 
+export interface Created {
+  tables: { has(name: string): boolean };
+  indexes: { has(name: string): boolean };
+}
+
+/** Where each table and index of a file is first created (statement index), computed once per file:
+ * the rules ask for every statement, and a file can hold thousands. */
+const creations = new WeakMap<PgStatement[], { tables: Map<string, number>; indexes: Map<string, number> }>();
+
 /** Tables and indexes created earlier in the file, before statement `index`: new, so nobody else
  * uses them yet and their locks block no one. A CREATE TABLE AS / materialized view is new too. */
-export function createdBefore(statements: PgStatement[], index: number): { tables: Set<string>; indexes: Set<string> } {
-  const tables = new Set<string>();
-  const indexes = new Set<string>();
-  for (const s of statements.slice(0, index)) {
-    if (s.kind === 'CreateStmt') tables.add(relName(s.node.relation as RangeVar));
-    else if (s.kind === 'CreateTableAsStmt') {
-      const rel = (s.node.into as { rel?: RangeVar } | undefined)?.rel;
-      if (rel) tables.add(relName(rel));
-    } else if (s.kind === 'IndexStmt' && typeof s.node.idxname === 'string') {
-      // An index lives in its table's schema.
-      const schema = (s.node.relation as RangeVar | undefined)?.schemaname;
-      indexes.add(relName({ ...(schema ? { schemaname: schema } : {}), relname: s.node.idxname }));
+export function createdBefore(statements: PgStatement[], index: number): Created {
+  let c = creations.get(statements);
+  if (!c) {
+    c = { tables: new Map(), indexes: new Map() };
+    for (const s of statements) {
+      const add = (m: Map<string, number>, name: string) => {
+        if (!m.has(name)) m.set(name, s.index);
+      };
+      if (s.kind === 'CreateStmt') add(c.tables, relName(s.node.relation as RangeVar));
+      else if (s.kind === 'CreateTableAsStmt') {
+        const rel = (s.node.into as { rel?: RangeVar } | undefined)?.rel;
+        if (rel) add(c.tables, relName(rel));
+      } else if (s.kind === 'IndexStmt' && typeof s.node.idxname === 'string') {
+        // An index lives in its table's schema.
+        const schema = (s.node.relation as RangeVar | undefined)?.schemaname;
+        add(c.indexes, relName({ ...(schema ? { schemaname: schema } : {}), relname: s.node.idxname }));
+      }
     }
+    creations.set(statements, c);
   }
-  return { tables, indexes };
+  const { tables, indexes } = c;
+  return { tables: { has: (n) => (tables.get(n) ?? Infinity) < index }, indexes: { has: (n) => (indexes.get(n) ?? Infinity) < index } };
 }
 
 /** Whether a lock entry of the static analysis is on something created earlier in the file.
  * Index locks are named "<index> (index)": the table behind them is unknown statically. */
-export function isNew(lockTable: string, created: { tables: Set<string>; indexes: Set<string> }): boolean {
+export function isNew(lockTable: string, created: Created): boolean {
   const m = /^(.*) \(index\)$/.exec(lockTable);
   return m ? created.indexes.has(m[1]!) : created.tables.has(lockTable);
 }
@@ -97,6 +113,7 @@ export const indexWithoutConcurrently: Rule = {
   checkStatement(ctx) {
     const { statement: s, statements, index } = ctx;
     const node = s.node;
+    if (s.kind !== 'IndexStmt' && s.kind !== 'DropStmt' && s.kind !== 'ReindexStmt') return [];
     const inBlock = explicitBlockOf(statements, index);
     const moveNote = inBlock ? `\n-- CONCURRENTLY cannot run inside the file's BEGIN (line ${inBlock.line}) … COMMIT: move it after the COMMIT.` : '';
     const runNote = '-- Flightdeck runs a CONCURRENTLY statement on its own, outside the file\'s transaction (with golang-migrate or psql -1, give it a migration file of its own).';
@@ -105,7 +122,7 @@ export const indexWithoutConcurrently: Rule = {
       if (node.concurrent) return [];
       const rel = node.relation as RangeVar | undefined;
       // ON ONLY a partitioned parent builds nothing: it makes an invalid parent index for partitions to attach to.
-      if (!rel || rel.inh === false) return [];
+      if (!rel || !rel.inh) return [];
       const table = relName(rel);
       if (ctx.createdEarlier.has(table) || createdBefore(statements, index).tables.has(table)) return [];
       const name = typeof node.idxname === 'string' ? relName({ ...(rel.schemaname ? { schemaname: rel.schemaname } : {}), relname: node.idxname }) : undefined;

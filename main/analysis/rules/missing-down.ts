@@ -131,18 +131,21 @@ export const missingDown: Rule = {
     good: [
       '-- down up: CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL);\nDROP TABLE audit_log;',
       '-- down up: ALTER TABLE users ADD COLUMN last_login_at timestamptz;\nALTER TABLE users DROP COLUMN last_login_at;',
-      "-- An up with nothing to undo.\nSET lock_timeout = '2s';",
+      '-- Intentionally empty: kept so the version numbers match the squashed history.\nSELECT 1;',
     ],
   },
   checkFile(ctx) {
-    if (ctx.direction !== 'up' || ctx.migration.down) return [];
+    if (ctx.direction !== 'up') return [];
+    // A down that exists but does nothing (as `migrate create` leaves it) is no down either.
+    const emptyDown = ctx.migration.down && ctx.other && ctx.other.statements.every((x) => x.kind === 'VariableSetStmt' || x.kind === 'TransactionStmt');
+    if (ctx.migration.down && !emptyDown) return [];
     const inverse = [...ctx.statements].reverse().flatMap(inverseOf);
     if (inverse.length === 0) return [];
     const exact = !inverse.some((l) => l.startsWith('-- TODO'));
-    const name = downFileName(ctx.file.file);
+    const name = ctx.migration.down ? ctx.migration.down.file : downFileName(ctx.file.file);
     return [
       {
-        message: `${ctx.file.file} has no down: rolling back migration ${ctx.migration.version} would mean writing its inverse during the window.`,
+        message: `${ctx.file.file} has ${emptyDown ? `an empty down (${name})` : 'no down'}: rolling back migration ${ctx.migration.version} would mean writing its inverse during the window.`,
         rewrite: `Write ${name}, the up's inverse in reverse order${exact ? '' : ' (the TODO lines need a hand)'}:\n${inverse.join('\n')}\n-- If the migration is irreversible by design, say so in the up: -- flightdeck:ignore-file missing-down reason: <why rollback means a restore>`,
       },
     ];

@@ -31,7 +31,17 @@ function lockTimeoutChange(s: PgStatement): { to: 'on' | 'off'; local: boolean }
 /** The first statement of the file that takes a queueing lock on something that exists with no
  * lock_timeout in force, and that lock; -1 when there is none. A SET LOCAL lasts until the
  * transaction it ran in commits: the file's COMMIT, or a statement the runner sends on its own. */
-export function firstUnguardedLock(statements: PgStatement[], analyses: StaticAnalysis[]): { index: number; table: string; lock: PgLockMode } | undefined {
+type Unguarded = { index: number; locks: { table: string; lock: PgLockMode }[] } | undefined;
+const firstPerFile = new WeakMap<PgStatement[], Unguarded>();
+
+export function firstUnguardedLock(statements: PgStatement[], analyses: StaticAnalysis[]): Unguarded {
+  if (firstPerFile.has(statements)) return firstPerFile.get(statements);
+  const first = findFirstUnguardedLock(statements, analyses);
+  firstPerFile.set(statements, first);
+  return first;
+}
+
+function findFirstUnguardedLock(statements: PgStatement[], analyses: StaticAnalysis[]): Unguarded {
   let session = false;
   let local = false;
   let inBlock = false;
@@ -54,8 +64,8 @@ export function firstUnguardedLock(statements: PgStatement[], analyses: StaticAn
     }
     if (session || local) continue;
     const created = createdBefore(statements, i);
-    const hit = (analyses[i]?.locks ?? []).find((l) => queueing.includes(l.lock) && !isNew(l.table, created));
-    if (hit) return { index: i, table: hit.table, lock: hit.lock };
+    const locks = (analyses[i]?.locks ?? []).filter((l) => queueing.includes(l.lock) && !isNew(l.table, created));
+    if (locks.length) return { index: i, locks };
   }
   return undefined;
 }
@@ -82,12 +92,14 @@ export const missingLockTimeout: Rule = {
   checkStatement(ctx) {
     // One finding per file, at the first statement that needs it.
     const first = firstUnguardedLock(ctx.statements, ctx.analyses);
-    if (!first || first.index !== ctx.index || ctx.createdEarlier.has(first.table)) return [];
-    const table = first.table.replace(/ \(index\)$/, '');
-    const on = first.table.endsWith(' (index)') ? `the table of index ${table}` : table;
+    const locks = first?.locks.filter((l) => !ctx.createdEarlier.has(l.table)) ?? [];
+    if (!first || first.index !== ctx.index || locks.length === 0) return [];
+    const name = (t: string) => (t.endsWith(' (index)') ? `the table of index ${t.replace(/ \(index\)$/, '')}` : t);
+    const taken = locks.map((l) => `${pgLockNames[l.lock]} on ${name(l.table)}`).join(' and ');
+    const on = locks.map((l) => name(l.table)).join(' and ');
     return [
       {
-        message: `${ctx.analysis.command} takes ${pgLockNames[first.lock]} on ${on} with no lock_timeout set earlier in the file. Flightdeck's runner sets lock_timeout itself (200 ms by default, --lock-timeout) and retries; run by psql, golang-migrate or another tool, it would wait behind any long transaction on ${on} while every query on it queues behind the waiting DDL.`,
+        message: `${ctx.analysis.command} takes ${taken} with no lock_timeout set earlier in the file. Flightdeck's runner sets lock_timeout itself (200 ms by default, --lock-timeout) and retries; run by psql, golang-migrate or another tool, it would wait behind any long transaction on ${on} while every query on ${locks.length === 1 ? 'it' : 'them'} queues behind the waiting DDL.`,
         rewrite: `SET lock_timeout = '2s';\n${sqlOf(ctx.statement)}\n-- At the top of the file, before the first strong lock. If it times out (SQLSTATE 55P03), nothing is held: run the migration again a little later.`,
       },
     ];

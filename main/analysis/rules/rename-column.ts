@@ -15,7 +15,7 @@ export const renameColumn: Rule = {
   examples: {
     bad: [
       'ALTER TABLE users RENAME COLUMN fullname TO display_name;',
-      'ALTER TABLE orders RENAME COLUMN total TO total_cents;\nCOMMENT ON COLUMN orders.total_cents IS \'amount in cents\';',
+      "ALTER TABLE orders RENAME COLUMN shipped TO shipped_at;\nCOMMENT ON COLUMN orders.shipped_at IS 'when the carrier picked the parcel up';",
     ],
     good: [
       'CREATE TABLE invoices (id bigint PRIMARY KEY, amt numeric(12,2));\nALTER TABLE invoices RENAME COLUMN amt TO amount;',

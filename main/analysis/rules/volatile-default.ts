@@ -62,7 +62,9 @@ export const volatileDefault: Rule = {
       const col = (cmd.def?.ColumnDef ?? {}) as Node;
       const name = String(col.colname);
       const cons = ((col.constraints as { Constraint: Constraint }[] | undefined) ?? []).map((c) => c.Constraint);
-      const notNull = cons.some((c) => c.contype === 'CONSTR_NOTNULL');
+      const serialType = serials[(((col.typeName as { names?: { String?: { sval?: string } }[] } | undefined)?.names ?? []).map((p) => p.String?.sval ?? '').pop() ?? '').toLowerCase()];
+      // serial columns are NOT NULL too.
+      const notNull = Boolean(serialType) || cons.some((c) => c.contype === 'CONSTR_NOTNULL');
       const notNullSteps = (n: number) =>
         notNull
           ? [
@@ -71,7 +73,6 @@ export const volatileDefault: Rule = {
               `${n + 2}) ALTER TABLE ${table} ALTER COLUMN ${name} SET NOT NULL; ALTER TABLE ${table} DROP CONSTRAINT ${table.split('.').pop()}_${name}_not_null;  -- no scan on PostgreSQL 12+`,
             ]
           : [];
-      const serialType = serials[(((col.typeName as { names?: { String?: { sval?: string } }[] } | undefined)?.names ?? []).map((p) => p.String?.sval ?? '').pop() ?? '').toLowerCase()];
       if (serialType) {
         const seq = `${table}_${name}_seq`;
         hits.push({
@@ -79,7 +80,7 @@ export const volatileDefault: Rule = {
           rewrite: [
             `1) CREATE SEQUENCE ${seq} AS ${serialType}; ALTER TABLE ${table} ADD COLUMN ${name} ${serialType};  -- catalog only`,
             `2) ALTER TABLE ${table} ALTER COLUMN ${name} SET DEFAULT nextval('${seq}'); ALTER SEQUENCE ${seq} OWNED BY ${table}.${name};  -- new rows only`,
-            `3) Backfill in batches, one transaction each: UPDATE ${table} SET ${name} = nextval('${seq}') WHERE id BETWEEN :lo AND :hi AND ${name} IS NULL;`,
+            `3) Backfill in batches, one transaction each: UPDATE ${table} SET ${name} = nextval('${seq}') WHERE ${name === 'id' ? '<batch key>' : 'id'} BETWEEN :lo AND :hi AND ${name} IS NULL;`,
             ...notNullSteps(4),
           ].join('\n'),
         });
@@ -98,7 +99,7 @@ export const volatileDefault: Rule = {
         rewrite: [
           `1) ALTER TABLE ${table} ADD COLUMN ${name} ${columnTypeSql(text, col)};  -- no default: catalog only`,
           `2) ALTER TABLE ${table} ALTER COLUMN ${name} SET DEFAULT ${expr};  -- applies to new rows only, no rewrite`,
-          `3) Backfill in batches, one transaction each: UPDATE ${table} SET ${name} = ${expr} WHERE id BETWEEN :lo AND :hi AND ${name} IS NULL;`,
+          `3) Backfill in batches, one transaction each: UPDATE ${table} SET ${name} = ${expr} WHERE ${name === 'id' ? '<batch key>' : 'id'} BETWEEN :lo AND :hi AND ${name} IS NULL;`,
           ...notNullSteps(4),
           ...(cons.some((c) => !['CONSTR_DEFAULT', 'CONSTR_NOTNULL', 'CONSTR_NULL'].includes(c.contype)) ? [`Then add ${name}'s other constraints, each the safe way (a unique index CONCURRENTLY, a foreign key or CHECK NOT VALID + VALIDATE).`] : []),
         ].join('\n'),

@@ -1,18 +1,24 @@
-import { segmentPostgres, statementSummary, type PgStatement } from '../../migrations/split-postgres';
+import { segmentPostgres, statementSummary, type PgSegment, type PgStatement } from '../../migrations/split-postgres';
 import type { StaticAnalysis } from '../postgres-locks';
 import { createdBefore, isNew, sqlOf } from './index-without-concurrently';
 import type { Rule } from './rule';
 
 /** The statements the runner sends in one transaction with statement `index` (itself included),
  * or [] when it runs alone. */
+const segmentsPerFile = new WeakMap<PgStatement[], PgSegment[]>();
 function transactionOf(statements: PgStatement[], file: string, index: number): PgStatement[] {
-  try {
-    const seg = segmentPostgres(statements, file).find((x) => x.statements.some((s) => s.index === index));
-    return seg && seg.transactional && seg.statements.length > 1 ? seg.statements : [];
-  } catch {
-    // A file the runner refuses: concurrently-in-transaction and transaction-control-in-file say why.
-    return [];
+  let segments = segmentsPerFile.get(statements);
+  if (!segments) {
+    try {
+      segments = segmentPostgres(statements, file);
+    } catch {
+      // A file the runner refuses: concurrently-in-transaction and transaction-control-in-file say why.
+      segments = [];
+    }
+    segmentsPerFile.set(statements, segments);
   }
+  const seg = segments.find((x) => x.statements.some((s) => s.index === index));
+  return seg && seg.transactional && seg.statements.length > 1 ? seg.statements : [];
 }
 
 const dml = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
@@ -22,21 +28,23 @@ const dml = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 function realWork(s: PgStatement, a: StaticAnalysis, statements: PgStatement[], held: string[]): string | undefined {
   const created = createdBefore(statements, s.index);
   const existing = (t: string) => !isNew(t, created);
-  const what = `${statementSummary(s.text, 60)} (line ${s.line})`;
   if (dml.has(s.kind)) {
     const target = a.locks[0]?.table;
     const fromQuery = s.kind === 'InsertStmt' && Boolean((s.node.selectStmt as { SelectStmt?: { fromClause?: unknown[] } } | undefined)?.SelectStmt?.fromClause);
-    if ((target && existing(target)) || fromQuery) return `${what}: a data change`;
+    if ((target && existing(target)) || fromQuery) return 'a data change';
   }
-  if (s.kind === 'IndexStmt' && a.locks.some((l) => existing(l.table))) return `${what}: an index build`;
-  if (s.kind === 'CreateTableAsStmt') return `${what}: copies rows`;
-  if (s.kind === 'DoStmt' || s.kind === 'CallStmt') return `${what}: runs code of unknown length`;
-  const rewritten = a.rewrites.filter(existing);
-  if (rewritten.length) return `${what}: rewrites ${rewritten.join(', ')}`;
-  const scanned = a.scans.filter(existing);
-  if (scanned.length) return `${what}: scans ${scanned.join(', ')}`;
+  if (s.kind === 'IndexStmt' && a.locks.some((l) => existing(l.table))) return 'an index build';
+  if (s.kind === 'CreateTableAsStmt') return 'copies rows';
+  if (s.kind === 'DoStmt' || s.kind === 'CallStmt') return 'runs code of unknown length';
+  // A scan or rewrite under its own ACCESS EXCLUSIVE on the same table would block it just as long
+  // in a transaction of its own: not this rule's business (the rewrite and scan rules say it).
+  const ownAE = (t: string) => held.includes(t) && a.locks.some((l) => l.table === t && l.lock === 'AccessExclusiveLock');
+  const rewritten = a.rewrites.filter((t) => existing(t) && !ownAE(t));
+  if (rewritten.length) return `rewrites ${rewritten.join(', ')}`;
+  const scanned = a.scans.filter((t) => existing(t) && !ownAE(t));
+  if (scanned.length) return `scans ${scanned.join(', ')}`;
   const others = a.locks.filter((l) => existing(l.table) && !held.includes(l.table)).map((l) => l.table);
-  if (others.length) return `${what}: locks ${others.join(', ')} too (it may wait for it, and deadlock)`;
+  if (others.length) return `locks ${others.join(', ')} too (it may wait for it, and deadlock)`;
   return undefined;
 }
 
@@ -62,27 +70,43 @@ export const workAfterAccessExclusive: Rule = {
   checkStatement(ctx) {
     const { statement: s, statements, analyses } = ctx;
     const created = createdBefore(statements, ctx.index);
-    const held = ctx.analysis.locks.filter((l) => l.lock === 'AccessExclusiveLock' && !ctx.createdEarlier.has(l.table) && !isNew(l.table, created)).map((l) => l.table);
+    // A dropped table, view or sequence is gone: whoever still uses it fails anyway (another rule's
+    // concern), and nobody queues on it. DROP INDEX and DROP TRIGGER lock a table that stays.
+    const dropsIt = s.kind === 'DropStmt' && s.node.removeType !== 'OBJECT_INDEX' && s.node.removeType !== 'OBJECT_TRIGGER';
+    if (dropsIt) return [];
+    let held = ctx.analysis.locks.filter((l) => l.lock === 'AccessExclusiveLock' && !ctx.createdEarlier.has(l.table) && !isNew(l.table, created)).map((l) => l.table);
     if (held.length === 0) return [];
     const tx = transactionOf(statements, ctx.file.file, ctx.index);
-    const later = tx.filter((x) => x.index > ctx.index);
-    const work = later.map((x) => realWork(x, analyses[x.index]!, statements, held)).filter((w): w is string => Boolean(w));
+    // Only the statement that first takes the lock in the transaction is reported: after it, the
+    // table is held anyway.
+    const heldBefore = (t: string) => tx.some((x) => x.index < ctx.index && analyses[x.index]!.locks.some((l) => l.table === t && l.lock === 'AccessExclusiveLock'));
+    held = held.filter((t) => !heldBefore(t));
+    if (held.length === 0) return [];
+    const work = tx.filter((x) => x.index > ctx.index).flatMap((x) => {
+      const why = realWork(x, analyses[x.index]!, statements, held);
+      return why ? [{ statement: x, why }] : [];
+    });
     if (work.length === 0) return [];
     const tables = held.map((t) => t.replace(/ \(index\)$/, '')).join(', ');
-    const laterWork = later.filter((x) => realWork(x, analyses[x.index]!, statements, held));
+    // A transaction can hold thousands of statements: name the first few.
+    const shown = work.slice(0, 5);
+    const more = work.length > shown.length ? [`-- … and the ${work.length - shown.length} other statements that do work after it`] : [];
+    const listed = shown.map((w) => `${statementSummary(w.statement.text, 60)} (line ${w.statement.line}): ${w.why}`).join('; ');
+    // Work on the locked table itself usually needs the change (an UPDATE of the new column): it
+    // cannot move before it, only out of its transaction.
+    const dependent = work.some((w) => analyses[w.statement.index]!.locks.some((l) => held.includes(l.table)));
+    const split = [
+      'Split it: this statement in a migration (a transaction) of its own:',
+      sqlOf(s),
+      `and the rest in the next migration, where ${tables} is no longer locked while it runs (a data change in batches, an index build with CONCURRENTLY):`,
+      ...shown.map((w) => sqlOf(w.statement)),
+      ...more,
+    ];
+    const reorder = ['Or take the lock last, since the later work does not depend on it:', ...shown.map((w) => sqlOf(w.statement)), ...more, `${sqlOf(s)}  -- last: the lock is held only for its own milliseconds`];
     return [
       {
-        message: `${ctx.analysis.command} takes ACCESS EXCLUSIVE on ${tables}, held until COMMIT, and ${work.length} later statement${work.length === 1 ? '' : 's'} in the same transaction do${work.length === 1 ? 'es' : ''} real work while every query on ${tables} waits: ${work.join('; ')}.`,
-        rewrite: [
-          'Either take the lock last, when the later work does not depend on it:',
-          ...laterWork.map(sqlOf),
-          `${sqlOf(s)}  -- last: the lock is held only for its own milliseconds`,
-          '',
-          'or split it: this statement in a migration (a transaction) of its own,',
-          sqlOf(s),
-          `and the rest in the next migration, where ${tables} is no longer locked while it runs (a data change in batches, an index build with CONCURRENTLY):`,
-          ...laterWork.map(sqlOf),
-        ].join('\n'),
+        message: `${ctx.analysis.command} takes ACCESS EXCLUSIVE on ${tables}, held until COMMIT, and ${work.length} later statement${work.length === 1 ? '' : 's'} in the same transaction do${work.length === 1 ? 'es' : ''} real work while every query on ${tables} waits: ${listed}${more.length ? `; and ${work.length - shown.length} more` : ''}.`,
+        rewrite: [...split, ...(dependent ? [] : ['', ...reorder])].join('\n'),
       },
     ];
   },
