@@ -267,7 +267,8 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
     case 'RenameStmt': {
       const what = String(node.renameType).replace('OBJECT_', '');
       out.command = `ALTER … RENAME ${what === 'TABCONSTRAINT' ? 'CONSTRAINT' : what}`;
-      if (node.relation) lock(relName(node.relation as RangeVar), 'AccessExclusiveLock');
+      // ALTER INDEX … RENAME takes SHARE UPDATE EXCLUSIVE on the index's table since PostgreSQL 12.
+      if (node.relation) lock(what === 'INDEX' ? `${relName(node.relation as RangeVar)} (index)` : relName(node.relation as RangeVar), what === 'INDEX' ? 'ShareUpdateExclusiveLock' : 'AccessExclusiveLock');
       out.class = ['COLUMN', 'TABLE', 'VIEW', 'MATVIEW'].includes(what) ? 'backward-incompatible' : 'other';
       out.changes.push({ kind: `rename-${what.toLowerCase()}`, table: relName(node.relation as RangeVar), ...(node.subname ? { column: String(node.subname) } : {}), to: String(node.newname) });
       break;

@@ -190,6 +190,13 @@ export async function executeStep(db: PinnedSql, history: MigrationHistory, spec
     }
   };
 
+  // A file's own SET lock_timeout / statement_timeout lasts for that file only: every step starts
+  // from the runner's limits again (RESET returns to the values the session was opened with).
+  if (ctx.engine === 'postgres') await db.query('RESET lock_timeout; RESET statement_timeout');
+  else {
+    const seconds = Math.max(1, Math.ceil(ctx.lockTimeoutMs / 1000));
+    await db.query(`SET SESSION lock_wait_timeout = ${seconds}, innodb_lock_wait_timeout = ${seconds}`);
+  }
   await ctx.journal.append('step-start', { version: spec.version, direction: spec.direction, file: spec.file.file, checksum: spec.file.checksum, units: spec.units.map((u) => ({ transactional: u.transactional, statements: u.statements.map((s) => s.line), reason: u.reason })) });
 
   if (atomic) {

@@ -307,4 +307,29 @@ describeWith('postgres', 'migration runner on PostgreSQL', (server) => {
     expect(s.flyway).toEqual({ table: 'flyway_schema_history', latestVersion: '2', entries: 3, failed: [{ version: '3', description: 'broken index' }] });
     expect(await d.query('select count(*)::int as n from flyway_schema_history')).toEqual([{ n: 3 }]);
   });
+
+  it('a file\'s own SET lock_timeout lasts for that file only; the next file in the run has the runner\'s', async () => {
+    const d = await db();
+    await d.query('create table held (id int)');
+    const dir = await writeSet({
+      '1_t.up.sql': "SET lock_timeout = '30s';\ncreate table other (id int);\n",
+      '1_t.down.sql': 'drop table other;\n',
+      '2_alter.up.sql': 'alter table held add column x int;\n',
+      '2_alter.down.sql': 'alter table held drop column x;\n',
+    });
+    const holder = await d.open({ poolSize: 1 });
+    const h = await sqlSession(holder).pin();
+    await h.query('begin');
+    await h.query('lock table held in access share mode');
+    const started = Date.now();
+    const e = await caught(run(d, dir, { kind: 'up' }, { lockRetry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } }));
+    const waited = Date.now() - started;
+    await h.query('rollback');
+    h.release(true);
+    expect(e.code).toBe('LOCK_TIMEOUT');
+    expect(e.message).toContain('2_alter.up.sql:1');
+    // 200 ms, not the 30 s the first file set for itself.
+    expect(waited).toBeLessThan(5000);
+    expect(await status(d, dir)).toMatchObject({ version: 1, dirty: false });
+  });
 });

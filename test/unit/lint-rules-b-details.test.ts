@@ -167,6 +167,14 @@ describe('work-after-access-exclusive', () => {
     expect(f!.rewrite).toContain('Or take the lock last');
   });
 
+  it('reports the statement that first takes the lock, not the ones after it on the same table', async () => {
+    const sql = ['ALTER TABLE orders ADD COLUMN item_count integer;', 'UPDATE orders SET item_count = 0 WHERE item_count IS NULL;', 'ALTER TABLE orders ALTER COLUMN item_count SET DEFAULT 0;', 'ALTER TABLE orders ALTER COLUMN item_count SET NOT NULL;'].join('\n');
+    const findings = await lintExample(sql, workAfterAccessExclusive);
+    expect(findings.map((f) => f.line)).toEqual([1]);
+    // SET NOT NULL scans under its own ACCESS EXCLUSIVE: as long in a transaction of its own.
+    expect(findings[0]!.message).toContain('1 later statement');
+  });
+
   it('offers only the split when the later work needs the change', async () => {
     const [f] = await lintExample("ALTER TABLE users ADD COLUMN status text;\nUPDATE users SET status = 'active' WHERE status IS NULL;", workAfterAccessExclusive);
     expect(f!.rewrite).toContain('Split it');
