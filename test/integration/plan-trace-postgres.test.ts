@@ -1,6 +1,7 @@
 // The static lock table against the server: every command form the lint rules cover runs on a
 // scratch copy of staging's schema, and the locks and rewrites PostgreSQL really took must equal the
 // static answer, except where the difference is known and explained in the output.
+import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -65,6 +66,7 @@ const forms: string[] = [
   'drop table refunds',
   "alter type mood add value 'glad'",
   "set lock_timeout = '2s'",
+  'do $$ begin update items set stock_keeping_unit = upper(stock_keeping_unit) where stock_keeping_unit is not null; end $$',
   'create index concurrently items_order on items (order_id)',
 ];
 
@@ -72,6 +74,7 @@ const forms: string[] = [
 const explained: Record<string, RegExp> = {
   'alter table items validate constraint items_order_fk': /RowShareLock on orders: orders is the table the validated foreign key references/,
   'drop table refunds': /orders is referenced by a foreign key of the dropped table/,
+  'do $$ begin update items set stock_keeping_unit = upper(stock_keeping_unit) where stock_keeping_unit is not null; end $$': /RowExclusiveLock on items: the code the DO block runs took it/,
   'alter table customers alter column email type varchar(100)': /did not rewrite it: the type change is binary-coercible/,
   'alter table customers alter column email type text': /did not rewrite it: the type change is binary-coercible/,
   'alter table orders alter column id type bigint': /did not rewrite it: the type change is binary-coercible/,
@@ -79,9 +82,11 @@ const explained: Record<string, RegExp> = {
 
 describeWith('postgres', 'lock trace on PostgreSQL', (server) => {
   const dbs: TestDb[] = [];
+  const journalDir = path.join(os.tmpdir(), `fd-trace-journal-${process.pid}`);
   afterAll(async () => {
     await closeOpened();
     await Promise.all(dbs.map((d) => d.drop()));
+    await fs.rm(journalDir, { recursive: true, force: true });
   });
 
   it('agrees with the static table for every command form the rules cover, or explains the difference', { timeout: 120_000 }, async () => {
@@ -96,7 +101,7 @@ describeWith('postgres', 'lock trace on PostgreSQL', (server) => {
     const dir = await writeSet(files);
     const set = await readMigrationSet(dir);
     const conn = await staging.open({ poolSize: 2 });
-    await runMigrations(conn, set, { kind: 'up', steps: 1 }, { journalDir: path.join(os.tmpdir(), `fd-trace-journal-${process.pid}`), lockTimeoutMs: 1000 });
+    await runMigrations(conn, set, { kind: 'up', steps: 1 }, { journalDir, lockTimeoutMs: 1000 });
     const planned = await planSet(set, { engine: 'postgres' });
     const report = await tracePlan(planned, set, { staging: conn, password: staging.password, hostKeys: new HostKeyPolicy({ defaultKnownHostsFile: path.join(os.tmpdir(), 'fd-no-known-hosts') }) });
     await conn.close();
