@@ -53,6 +53,10 @@ export const statementAnalysis = z.object({
   scans: z.array(z.string()),
   blocks: z.enum(blockLevels),
   outsideTransaction: z.boolean(),
+  /** MySQL/MariaDB online DDL: the algorithm, the concurrency allowed and whether the table is rebuilt. */
+  online: z.object({ algorithm: z.enum(['INSTANT', 'INPLACE', 'COPY']), lock: z.enum(['NONE', 'SHARED', 'EXCLUSIVE']), rebuild: z.boolean(), explicit: z.boolean() }).optional(),
+  /** The statement could not be parsed, and why: nothing about it is guessed. */
+  unparsed: z.string().optional(),
   notes: z.array(z.string()),
   /** What the statement changes, from its parse tree: { kind: 'rename-column', table, column, to }. */
   changes: z.array(z.object({ kind: z.string(), table: z.string(), column: z.string().optional(), to: z.string().optional(), type: z.string().optional() })),
@@ -147,7 +151,7 @@ export const planReport = z.object({
   dir: z.string(),
   engine: z.enum(['postgres', 'mysql', 'mongodb']),
   migrations: z.array(migrationPlan),
-  counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int() }),
+  counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int(), unparsedStatements: z.number().int() }),
   traced: z.boolean(),
   estimated: z.boolean(),
   strategy: strategyRecommendation.nullable(),

@@ -25,9 +25,11 @@ export interface BuildPlanOptions extends PlanOptions {
 
 export async function buildPlan(set: MigrationSet, opts: BuildPlanOptions): Promise<PlanReport> {
   let report = await planSet(set, opts);
-  if (opts.production) {
+  if (opts.production && opts.production.profile.engine === 'postgres') {
     const stats = await readTableStats(opts.production.session as SqlSession, tablesTouched(report));
     report = estimateMigrations(report, stats);
+  } else if (opts.production) {
+    report = { ...report, notes: [...report.notes, `Estimates from ${opts.production.profile.engine} statistics are not built yet: the plan has no table sizes.`] };
   }
   if (opts.trace && opts.staging && opts.hostKeys) {
     report = await tracePlan(report, set, {

@@ -6,7 +6,9 @@ import type { Engine } from '../../shared/profile';
 import { type FilePlan, type Finding, type MigrationPlan, type PlanReport, type StatementAnalysis, type StatementClass, type TableLock } from '../../shared/plan';
 import type { Migration, MigrationFile, MigrationSet } from '../migrations/migration-set';
 import { loadPostgresParser, segmentPostgres, splitPostgres, statementSummary, type PgStatement } from '../migrations/split-postgres';
+import { splitMysql, type MysqlStatement } from '../migrations/split-mysql';
 import { analysePostgresStatement, relName, strongest, worstBlock, type StaticAnalysis } from './postgres-locks';
+import { analyseMysqlStatement, parseMysql, type MysqlAnalysis } from './mysql-online-ddl';
 import { allRules } from './rules';
 import type { FileContext, Rule, StatementContext } from './rules/rule';
 import { readSilences, silenceFor } from './silences';
@@ -104,14 +106,15 @@ function overallClass(statements: StatementAnalysis[]): StatementClass {
 }
 
 export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<PlanReport> {
+  if (opts.engine === 'mysql') return planMysqlSet(set, opts.rules ?? allRules);
   if (opts.engine !== 'postgres') {
-    throw new FlightdeckError('ENGINE_UNSUPPORTED', `Phase 1 analysis for ${opts.engine === 'mysql' ? 'MySQL/MariaDB' : 'MongoDB'} is not built yet; Flightdeck analyses PostgreSQL sets.`, 'Run the plan for a PostgreSQL set, or review this set by hand for now.');
+    throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Phase 1 analysis for MongoDB is not built yet; Flightdeck analyses PostgreSQL and MySQL/MariaDB sets.', 'Review this set by hand for now.');
   }
   await loadPostgresParser();
   const rules = opts.rules ?? allRules;
   const serverVersionNum = opts.serverVersionNum ?? 150000;
   const migrations: MigrationPlan[] = [];
-  const counts = { error: 0, warning: 0, info: 0, silenced: 0, statements: 0, unparsed: 0 };
+  const counts = { error: 0, warning: 0, info: 0, silenced: 0, statements: 0, unparsed: 0, unparsedStatements: 0 };
   for (const m of set.migrations) {
     const up = m.up ? parseFile(m.up, serverVersionNum) : undefined;
     const down = m.down ? parseFile(m.down, serverVersionNum) : undefined;
@@ -142,4 +145,94 @@ export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<Pla
     });
   }
   return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
+}
+
+/** MySQL/MariaDB: statements split as the mysql client would, each parsed with node-sql-parser's
+ * MySQL grammar for its online-DDL answer. Stored programs and statements the grammar does not
+ * cover are listed as not parsed, with the parser's message (the server's own parser checks them
+ * in Phase 0). */
+function planMysqlSet(set: MigrationSet, rules: Rule[]): PlanReport {
+  const migrations: MigrationPlan[] = [];
+  const counts = { error: 0, warning: 0, info: 0, silenced: 0, statements: 0, unparsed: 0, unparsedStatements: 0 };
+  for (const m of set.migrations) {
+    const plans: Partial<Record<'up' | 'down', FilePlan>> = {};
+    for (const direction of ['up', 'down'] as const) {
+      const file = m[direction];
+      if (!file) continue;
+      let statements: MysqlStatement[];
+      try {
+        statements = splitMysql(file.text, file.file);
+      } catch (e) {
+        if (!(e instanceof FlightdeckError)) throw e;
+        plans[direction] = { file: file.file, direction, statements: [], findings: [], parseError: { line: Number((e.details as { line?: number } | undefined)?.line ?? 1), message: e.message } };
+        counts.unparsed++;
+        continue;
+      }
+      const analyses: (MysqlAnalysis | null)[] = [];
+      const out: StatementAnalysis[] = [];
+      for (const s of statements) {
+        const parsed = /^CREATE (PROCEDURE|FUNCTION|TRIGGER|EVENT)$/.test(s.kind) ? { ok: false, error: `a stored ${s.kind.split(' ')[1]!.toLowerCase()}: node-sql-parser's grammar does not cover compound statements` } : parseMysql(s.text);
+        const a = parsed.ok && parsed.ast ? analyseMysqlStatement(parsed.ast) : null;
+        analyses.push(a);
+        if (!a) counts.unparsedStatements++;
+        out.push({
+          file: file.file,
+          line: s.line,
+          index: s.index,
+          summary: statementSummary(s.text),
+          command: a?.command ?? s.kind,
+          class: a?.class ?? (s.dml ? 'data-transformation' : 'other'),
+          locks: [],
+          rewrites: a?.rewrites ?? [],
+          scans: a?.scans ?? [],
+          blocks: a?.blocks ?? 'nothing',
+          // MySQL commits DDL implicitly; "outside a transaction" says nothing new there.
+          outsideTransaction: false,
+          ...(a?.online ? { online: a.online } : {}),
+          ...(a ? {} : { unparsed: parsed.error ?? 'not parsed' }),
+          notes: a?.notes ?? [],
+          changes: a?.changes ?? [],
+        });
+      }
+      const findings = lintMysqlFile(file, statements, analyses, m, direction, rules);
+      plans[direction] = { file: file.file, direction, statements: out, findings };
+      counts.statements += statements.length;
+      for (const f of findings) {
+        if (f.silenced) counts.silenced++;
+        else counts[f.severity]++;
+      }
+    }
+    const up = plans.up?.statements ?? [];
+    const order = ['nothing', 'ddl', 'writes', 'reads-and-writes'] as const;
+    migrations.push({
+      version: m.version,
+      title: m.title,
+      ...(plans.up ? { up: plans.up } : {}),
+      ...(plans.down ? { down: plans.down } : {}),
+      class: overallClass(up),
+      strongestLock: null,
+      blocks: up.reduce<(typeof order)[number]>((w, s) => (order.indexOf(s.blocks) > order.indexOf(w) ? s.blocks : w), 'nothing'),
+      estimates: [],
+    });
+  }
+  return { dir: set.dir, engine: 'mysql', migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
+}
+
+function lintMysqlFile(file: MigrationFile, statements: MysqlStatement[], analyses: (MysqlAnalysis | null)[], migration: Migration, direction: 'up' | 'down', rules: Rule[]): Finding[] {
+  const findings: Finding[] = [];
+  const silences = readSilences(file.text);
+  const push = (rule: Rule, hit: { message: string; rewrite: string; line?: number; severity?: Finding['severity'] }, statement: number, prevLine: number) => {
+    const line = hit.line ?? (statement >= 0 ? statements[statement]!.line : 1);
+    const s = silenceFor(silences, rule.id, line, prevLine);
+    findings.push({ rule: rule.id, severity: hit.severity ?? rule.severity, file: file.file, line, statement, message: hit.message, why: rule.why, rewrite: hit.rewrite, ...(s ? { silenced: { reason: s.reason!, line: s.line } } : {}) });
+  };
+  const created = new Set<string>();
+  statements.forEach((statement, index) => {
+    const prevLine = index > 0 ? statements[index - 1]!.line : 0;
+    for (const rule of rules) for (const hit of rule.checkMysqlStatement?.({ engine: 'mysql', direction, migration, file, statement, analysis: analyses[index] ?? null, createdEarlier: created }) ?? []) push(rule, hit, index, prevLine);
+    const m = /^CREATE\s+(?:TEMPORARY\s+)?TABLE\s+(?!IF\s+NOT\s+EXISTS)`?([\w$]+)`?/i.exec(statement.text);
+    if (m) created.add(m[1]!);
+  });
+  for (const rule of rules) for (const hit of rule.checkMysqlFile?.({ engine: 'mysql', direction, migration, file, statements, analyses }) ?? []) push(rule, hit, -1, 0);
+  return findings.sort((a, b) => a.line - b.line);
 }

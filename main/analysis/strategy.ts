@@ -16,7 +16,7 @@ interface Change {
 }
 
 /** The expand-contract steps for one breaking statement, from what its parse tree says it changes. */
-function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>): void {
+function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>, engine: PlanReport['engine']): void {
   const s = c.statement;
   let handled = false;
   for (const ch of s.changes) {
@@ -25,6 +25,15 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>):
     switch (ch.kind) {
       case 'rename-column': {
         const to = ch.to ?? '<new name>';
+        if (engine === 'mysql') {
+          phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${to} <type of ${col}>, ALGORITHM=INSTANT;  -- instead of the rename (migration ${c.version})`);
+          phases['dual-write'].push(`Triggers keep both in step while old and new code run (MySQL needs one per event):\nCREATE TRIGGER ${table}_sync_${to}_ins BEFORE INSERT ON ${table} FOR EACH ROW SET NEW.${to} = COALESCE(NEW.${to}, NEW.${col}), NEW.${col} = COALESCE(NEW.${col}, NEW.${to});\nCREATE TRIGGER ${table}_sync_${to}_upd BEFORE UPDATE ON ${table} FOR EACH ROW SET NEW.${to} = IF(NOT (NEW.${col} <=> OLD.${col}), NEW.${col}, NEW.${to}), NEW.${col} = IF(NOT (NEW.${to} <=> OLD.${to}), NEW.${to}, NEW.${col});`);
+          phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND id BETWEEN ? AND ?;  -- in batches, one commit each`);
+          phases.switch.push(`Deploy code that reads and writes ${table}.${to} only.`);
+          phases.contract.push(`DROP TRIGGER ${table}_sync_${to}_ins; DROP TRIGGER ${table}_sync_${to}_upd; ALTER TABLE ${table} DROP COLUMN ${col}, ALGORITHM=INSTANT;  -- a later release`);
+          handled = true;
+          break;
+        }
         phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${to} <type of ${col}>;  -- instead of the rename (migration ${c.version})`);
         phases['dual-write'].push(
           `A trigger keeps both in step while old and new code run (whichever column a writer changed wins):\n` +
@@ -48,7 +57,13 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>):
         handled = true;
         break;
       case 'alter-column-type': {
-        const type = ch.type ?? '<new type>';
+        const type = ch.type && !/^(ENUM|SET)$/i.test(ch.type) ? ch.type : `<the new type from migration ${c.version}>`;
+        if (engine === 'mysql') {
+          phases.expand.push(`Copy the table online instead of ALTER TABLE … MODIFY (which copies it while writes wait): gh-ost --alter "MODIFY COLUMN ${col} ${type}" (or pt-online-schema-change); it builds a shadow table, follows the binlog, and swaps at the end.`);
+          phases.switch.push(`Let gh-ost cut over (or postpone the cut-over to a quiet moment with --postpone-cut-over-flag-file).`);
+          handled = true;
+          break;
+        }
         phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${col}_new ${type};  -- no rewrite, instead of the type change (migration ${c.version})`);
         phases['dual-write'].push(`A trigger fills ${table}.${col}_new from ${col} on every insert and update (BEFORE INSERT OR UPDATE … NEW.${col}_new := NEW.${col}::${type}).`);
         phases.backfill.push(`UPDATE ${table} SET ${col}_new = ${col}::${type} WHERE ${col}_new IS NULL AND id BETWEEN $1 AND $2;  -- in batches`);
@@ -87,7 +102,8 @@ export function recommendStrategy(report: PlanReport, risk: MigrationRisk, downt
   const estimates = report.migrations.flatMap((m) => m.estimates);
   const heavy = estimates.filter((e) => e.rows !== null && (e.operation.startsWith('rewrites') || e.operation.startsWith('changes every')));
   const biggestRewrite = heavy.reduce((n, e) => Math.max(n, e.rows ?? 0), 0);
-  const rewritesUnderExclusive = statements.filter((c) => c.statement.rewrites.length > 0 && c.statement.locks.some((l) => l.lock === 'AccessExclusiveLock'));
+  // A rewrite the application waits through: ACCESS EXCLUSIVE on PostgreSQL, a COPY (writes wait) on MySQL.
+  const rewritesUnderExclusive = statements.filter((c) => c.statement.rewrites.length > 0 && (c.statement.blocks === 'reads-and-writes' || c.statement.blocks === 'writes'));
   const longBlocking = statements.filter((c) => c.statement.blocks === 'reads-and-writes' || c.statement.blocks === 'writes').filter((c) => c.statement.rewrites.length || c.statement.scans.length);
   const reasons: string[] = [];
   const phases: Record<Phases[number]['name'], string[]> = { expand: [], 'dual-write': [], backfill: [], switch: [], contract: [] };
@@ -102,7 +118,7 @@ export function recommendStrategy(report: PlanReport, risk: MigrationRisk, downt
   if (!sizeKnown) reasons.push('No production statistics were given, so table sizes are unknown; the choice rests on the statements alone.');
 
   if (downtime === 'maintenance-window' && (rewritesUnderExclusive.length > 0 || incompatible.length > 0)) {
-    reasons.push(`Downtime is allowed, and the set ${incompatible.length ? `breaks running code (${incompatible.length} backward-incompatible statement${incompatible.length > 1 ? 's' : ''})` : ''}${incompatible.length && rewritesUnderExclusive.length ? ' and ' : ''}${rewritesUnderExclusive.length ? `rewrites ${[...new Set(rewritesUnderExclusive.flatMap((c) => c.statement.rewrites))].join(', ')} under ACCESS EXCLUSIVE` : ''}: doing it with the application stopped is simplest and safest.`);
+    reasons.push(`Downtime is allowed, and the set ${incompatible.length ? `breaks running code (${incompatible.length} backward-incompatible statement${incompatible.length > 1 ? 's' : ''})` : ''}${incompatible.length && rewritesUnderExclusive.length ? ' and ' : ''}${rewritesUnderExclusive.length ? `rewrites ${[...new Set(rewritesUnderExclusive.flatMap((c) => c.statement.rewrites))].join(', ')} while the application waits` : ''}: doing it with the application stopped is simplest and safest.`);
     if (biggestRewrite >= 100 * MILLION) reasons.push(`The largest rewrite touches ${biggestRewrite.toLocaleString('en')} rows: WORKFLOW.md's guideline is over an hour, so book a dedicated window.`);
     return done('maintenance-window');
   }
@@ -113,12 +129,12 @@ export function recommendStrategy(report: PlanReport, risk: MigrationRisk, downt
   if (incompatible.length) {
     reasons.push(`${incompatible.length} statement${incompatible.length > 1 ? 's break' : ' breaks'} code that is running during the deploy: ${[...new Set(incompatible.map((c) => `${c.statement.command} (migration ${c.version}, line ${c.statement.line})`))].slice(0, 5).join('; ')}.`);
     reasons.push('Expand-contract keeps old and new code working at every step, and each step can be rolled back on its own.');
-    for (const c of incompatible) phasesFor(c, phases);
+    for (const c of incompatible) phasesFor(c, phases, report.engine);
     return done('expand-contract');
   }
   if (biggestRewrite >= 1 * MILLION || (rewritesUnderExclusive.length > 0 && !sizeKnown)) {
     const tables = [...new Set(rewritesUnderExclusive.flatMap((c) => c.statement.rewrites))];
-    reasons.push(`${tables.join(', ')} ${tables.length > 1 ? 'are' : 'is'} rewritten under ACCESS EXCLUSIVE${biggestRewrite ? ` (up to ${biggestRewrite.toLocaleString('en')} rows)` : ''}: reads and writes would stop for the whole copy. A shadow table is built and filled beside the live one (triggers keep it in step), then swapped in a short transaction (gh-ost, pg-osc and pgroll work this way).`);
+    reasons.push(`${tables.join(', ')} ${tables.length > 1 ? 'are' : 'is'} rewritten while the application waits${biggestRewrite ? ` (up to ${biggestRewrite.toLocaleString('en')} rows)` : ''}: reads and writes would stop for the whole copy. A shadow table is built and filled beside the live one (triggers keep it in step), then swapped in a short transaction (gh-ost, pg-osc and pgroll work this way).`);
     return done('shadow-table');
   }
   const strong = statements.filter((c) => c.statement.locks.some((l) => l.lock === 'AccessExclusiveLock'));

@@ -130,7 +130,11 @@ function formatPlan(r: PlanReport): string {
       if (f.direction === 'up') {
         for (const e of m.estimates) lines.push(`  estimate line ${e.line}: ${e.operation} of ${e.table}${e.rows !== null ? ` (${e.rows.toLocaleString('en')} rows)` : ''}: ${e.time}; ${e.window}${e.foreignKeys.length ? `; foreign keys: ${e.foreignKeys.join(', ')}` : ''}`);
         for (const s of f.statements) {
-          const locks = s.locks.map((l) => `${pgLockNames[l.lock]} ${l.table}`).join(', ') || 'no table lock';
+          const locks = s.unparsed
+            ? `not parsed: ${s.unparsed}`
+            : s.online
+              ? `ALGORITHM=${s.online.algorithm}, LOCK=${s.online.lock}${s.online.rebuild ? ', rebuilds the table' : ''}`
+              : s.locks.map((l) => `${pgLockNames[l.lock]} ${l.table}`).join(', ') || 'no table lock';
           const extra = [s.rewrites.length ? `rewrites ${s.rewrites.join(', ')}` : '', s.scans.length ? `scans ${s.scans.join(', ')}` : '', s.outsideTransaction ? 'outside a transaction' : ''].filter(Boolean).join('; ');
           lines.push(`  ${String(s.line).padStart(4)}  ${s.command.padEnd(34)} ${locks}${extra ? `; ${extra}` : ''}`);
           if (s.trace) {

@@ -16,7 +16,9 @@ export async function lintExample(sql: string, rule: Rule | Rule[], opts: { up?:
     await fs.writeFile(path.join(dir, '1_example.up.sql'), upText);
     if (isDown) await fs.writeFile(path.join(dir, '1_example.down.sql'), sql);
     const set = await readMigrationSet(dir);
-    const report = await planSet(set, { engine: 'postgres', rules: Array.isArray(rule) ? rule : [rule] });
+    const rules = Array.isArray(rule) ? rule : [rule];
+    const engine = rules.every((r) => !r.engines.includes('postgres')) ? 'mysql' : 'postgres';
+    const report = await planSet(set, { engine, rules });
     const m = report.migrations[0]!;
     const file = isDown ? m.down : m.up;
     if (!file) throw new Error('the example file was not read');

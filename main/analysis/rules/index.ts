@@ -11,6 +11,7 @@ import { enumChange } from './enum-change';
 import { indexWithoutConcurrently } from './index-without-concurrently';
 import { missingDown } from './missing-down';
 import { missingLockTimeout } from './missing-lock-timeout';
+import { mysqlCopyAlgorithm } from './mysql-copy-algorithm';
 import { notNullColumnWithoutDefault } from './not-null-column-without-default';
 import { notNullWithoutCheck } from './not-null-without-check';
 import { renameColumn } from './rename-column';
@@ -42,4 +43,5 @@ export const allRules: Rule[] = [
   transactionControlInFile,
   missingDown,
   dataLossRollback,
+  mysqlCopyAlgorithm,
 ];

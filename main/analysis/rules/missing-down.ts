@@ -122,7 +122,7 @@ export const missingDown: Rule = {
   title: 'Migration without a down',
   severity: 'error',
   why: 'Without a down, rolling back in the window means writing SQL under pressure while the incident runs, or restoring a backup and losing every write since. A down written and rehearsed with the up turns rollback into one tested step.',
-  engines: ['postgres'],
+  engines: ['postgres', 'mysql'],
   examples: {
     bad: [
       'CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL, at timestamptz NOT NULL DEFAULT now());',
@@ -133,6 +133,10 @@ export const missingDown: Rule = {
       '-- down up: ALTER TABLE users ADD COLUMN last_login_at timestamptz;\nALTER TABLE users DROP COLUMN last_login_at;',
       '-- Intentionally empty: kept so the version numbers match the squashed history.\nSELECT 1;',
     ],
+  },
+  checkMysqlFile(ctx) {
+    if (ctx.direction !== 'up' || ctx.migration.down) return [];
+    return [{ message: `Migration ${ctx.migration.version} (${ctx.file.file}) has no down file: it cannot be rolled back.`, rewrite: `Write the down file with the exact inverse of each statement, newest first (DROP TABLE for CREATE TABLE, DROP COLUMN for ADD COLUMN, DROP INDEX for ADD INDEX), named like its up (${ctx.file.file.replace(/^V/, 'U').replace(/\.up\.sql$/, '.down.sql').replace(/_up\.sql$/, '_down.sql')}).` }];
   },
   checkFile(ctx) {
     if (ctx.direction !== 'up') return [];

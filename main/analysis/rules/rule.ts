@@ -5,6 +5,8 @@ import type { Engine } from '../../../shared/profile';
 import type { FindingSeverity } from '../../../shared/plan';
 import type { Migration, MigrationFile } from '../../migrations/migration-set';
 import type { PgStatement } from '../../migrations/split-postgres';
+import type { MysqlAnalysis } from '../mysql-online-ddl';
+import type { MysqlStatement } from '../../migrations/split-mysql';
 import type { StaticAnalysis } from '../postgres-locks';
 
 export interface StatementContext {
@@ -36,6 +38,27 @@ export interface FileContext {
   other?: { file: MigrationFile; statements: PgStatement[]; analyses: StaticAnalysis[] };
 }
 
+/** A MySQL/MariaDB statement as the rules see it: the splitter's statement and, when
+ * node-sql-parser could parse it, its online-DDL analysis. */
+export interface MysqlStatementContext {
+  engine: Extract<Engine, 'mysql'>;
+  direction: 'up' | 'down';
+  migration: Migration;
+  file: MigrationFile;
+  statement: MysqlStatement;
+  analysis: MysqlAnalysis | null;
+  createdEarlier: Set<string>;
+}
+
+export interface MysqlFileContext {
+  engine: Extract<Engine, 'mysql'>;
+  direction: 'up' | 'down';
+  migration: Migration;
+  file: MigrationFile;
+  statements: MysqlStatement[];
+  analyses: (MysqlAnalysis | null)[];
+}
+
 export interface RuleHit {
   message: string;
   /** The safe way: a corrected snippet or a multi-step plan. */
@@ -57,4 +80,6 @@ export interface Rule {
   examples: { bad: string[]; good: string[] };
   checkStatement?(ctx: StatementContext): RuleHit[];
   checkFile?(ctx: FileContext): RuleHit[];
+  checkMysqlStatement?(ctx: MysqlStatementContext): RuleHit[];
+  checkMysqlFile?(ctx: MysqlFileContext): RuleHit[];
 }

@@ -65,7 +65,14 @@ export function PlanMigration({ profileId, migration: m }: Props) {
                       <div className="mono small muted statement-summary">{s.summary}</div>
                     </td>
                     <td>
-                      {s.locks.length === 0 ? (
+                      {s.unparsed ? (
+                        <span className="muted small">not parsed: {s.unparsed}</span>
+                      ) : s.online ? (
+                        <div className={`lock-chip ${s.online.algorithm === 'COPY' || s.online.lock === 'EXCLUSIVE' ? 'lock-7' : s.online.lock === 'SHARED' ? 'lock-5' : 'lock-2'}`}>
+                          {s.online.algorithm}, LOCK={s.online.lock}
+                          {s.online.rebuild ? ', rebuilds' : ''}
+                        </div>
+                      ) : s.locks.length === 0 ? (
                         <span className="muted small">none</span>
                       ) : (
                         s.locks.map((l) => (
