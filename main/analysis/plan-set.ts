@@ -8,6 +8,7 @@ import type { Migration, MigrationFile, MigrationSet } from '../migrations/migra
 import { loadPostgresParser, segmentPostgres, splitPostgres, statementSummary, type PgStatement } from '../migrations/split-postgres';
 import { splitMysql, type MysqlStatement } from '../migrations/split-mysql';
 import { analysePostgresStatement, relName, strongest, worstBlock, type StaticAnalysis } from './postgres-locks';
+import { analyseMongoFile } from './mongo-analysis';
 import { analyseMysqlStatement, parseMysql, type MysqlAnalysis } from './mysql-online-ddl';
 import { allRules } from './rules';
 import type { FileContext, Rule, StatementContext } from './rules/rule';
@@ -107,9 +108,7 @@ function overallClass(statements: StatementAnalysis[]): StatementClass {
 
 export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<PlanReport> {
   if (opts.engine === 'mysql') return planMysqlSet(set, opts.rules ?? allRules);
-  if (opts.engine !== 'postgres') {
-    throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Phase 1 analysis for MongoDB is not built yet; Flightdeck analyses PostgreSQL and MySQL/MariaDB sets.', 'Review this set by hand for now.');
-  }
+  if (opts.engine === 'mongodb') return planMongoSet(set, opts.rules ?? allRules);
   await loadPostgresParser();
   const rules = opts.rules ?? allRules;
   const serverVersionNum = opts.serverVersionNum ?? 150000;
@@ -235,4 +234,64 @@ function lintMysqlFile(file: MigrationFile, statements: MysqlStatement[], analys
   });
   for (const rule of rules) for (const hit of rule.checkMysqlFile?.({ engine: 'mysql', direction, migration, file, statements, analyses }) ?? []) push(rule, hit, -1, 0);
   return findings.sort((a, b) => a.line - b.line);
+}
+
+/** MongoDB: the driver calls in each migrate-mongo file's up and down, read from its syntax tree.
+ * Up and down live in one file, so the file's plan is listed as the up. */
+function planMongoSet(set: MigrationSet, rules: Rule[]): PlanReport {
+  const migrations: MigrationPlan[] = [];
+  const counts = { error: 0, warning: 0, info: 0, silenced: 0, statements: 0, unparsed: 0, unparsedStatements: 0 };
+  for (const m of set.migrations) {
+    const file = m.up;
+    if (!file) continue;
+    const analysis = analyseMongoFile(file.text);
+    const statements: StatementAnalysis[] = analysis.calls.map((c) => ({
+      file: file.file,
+      line: c.line,
+      index: c.index,
+      summary: `${c.fn}: ${c.text}`,
+      command: c.command,
+      class: c.class,
+      locks: [],
+      rewrites: [],
+      scans: c.command.startsWith('createIndex') && c.collection ? [c.collection] : [],
+      blocks: c.blocks,
+      outsideTransaction: false,
+      notes: c.notes,
+      changes: c.changes,
+    }));
+    const findings: Finding[] = [];
+    const silences = readSilences(file.text.replace(/\/\/\s*flightdeck:/g, '-- flightdeck:'));
+    const push = (rule: Rule, hit: { message: string; rewrite: string; line?: number; severity?: Finding['severity'] }, statement: number, line: number, prevLine: number) => {
+      const s = silenceFor(silences, rule.id, line, prevLine);
+      findings.push({ rule: rule.id, severity: hit.severity ?? rule.severity, file: file.file, line: hit.line ?? line, statement, message: hit.message, why: rule.why, rewrite: hit.rewrite, ...(s ? { silenced: { reason: s.reason!, line: s.line } } : {}) });
+    };
+    if (!analysis.error) {
+      const created = { up: new Set<string>(), down: new Set<string>() };
+      analysis.calls.forEach((call, i) => {
+        const prevLine = i > 0 ? analysis.calls[i - 1]!.line : 0;
+        for (const rule of rules) for (const hit of rule.checkMongoCall?.({ engine: 'mongodb', migration: m, file, call, createdEarlier: created[call.fn] }) ?? []) push(rule, hit, i, call.line, prevLine);
+        if (call.command === 'db.createCollection()' && call.collection) created[call.fn].add(call.collection);
+      });
+      for (const rule of rules) for (const hit of rule.checkMongoFile?.({ engine: 'mongodb', migration: m, file, analysis }) ?? []) push(rule, hit, -1, 1, 0);
+    }
+    counts.statements += statements.length;
+    if (analysis.error) counts.unparsed++;
+    for (const f of findings) {
+      if (f.silenced) counts.silenced++;
+      else counts[f.severity]++;
+    }
+    const up = statements.filter((_, i) => analysis.calls[i]!.fn === 'up');
+    const order = ['nothing', 'ddl', 'writes', 'reads-and-writes'] as const;
+    migrations.push({
+      version: m.version,
+      title: m.title,
+      up: { file: file.file, direction: 'up', statements, findings: findings.sort((a, b) => a.line - b.line), ...(analysis.error ? { parseError: analysis.error } : {}) },
+      class: overallClass(up),
+      strongestLock: null,
+      blocks: up.reduce<(typeof order)[number]>((w, s) => (order.indexOf(s.blocks) > order.indexOf(w) ? s.blocks : w), 'nothing'),
+      estimates: [],
+    });
+  }
+  return { dir: set.dir, engine: 'mongodb', migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
 }

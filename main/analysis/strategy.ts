@@ -51,6 +51,15 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>, 
         break;
       }
       case 'rename-table':
+        if (engine === 'mongodb') {
+          phases.expand.push(`db.createCollection('${ch.to}') with the same validator and indexes as ${table}  (migration ${c.version})`);
+          phases['dual-write'].push(`Deploy code that writes to both ${table} and ${ch.to}.`);
+          phases.backfill.push(`Copy the existing documents from ${table} to ${ch.to} in batches by _id (upserts, so the dual writes are not overwritten).`);
+          phases.switch.push(`Deploy code that reads ${ch.to}, then stop writing ${table}.`);
+          phases.contract.push(`db.collection('${table}').drop()  -- a later release, after a backup`);
+          handled = true;
+          break;
+        }
         phases.expand.push(`Rename the table and leave a view with the old name, so old code keeps working (a simple view is updatable): ALTER TABLE ${table} RENAME TO ${ch.to}; CREATE VIEW ${table} AS SELECT * FROM ${ch.to};`);
         phases.switch.push(`Deploy code that uses ${ch.to}.`);
         phases.contract.push(`DROP VIEW ${table};  -- a later release`);

@@ -134,7 +134,7 @@ function formatPlan(r: PlanReport): string {
             ? `not parsed: ${s.unparsed}`
             : s.online
               ? `ALGORITHM=${s.online.algorithm}, LOCK=${s.online.lock}${s.online.rebuild ? ', rebuilds the table' : ''}`
-              : s.locks.map((l) => `${pgLockNames[l.lock]} ${l.table}`).join(', ') || 'no table lock';
+              : s.locks.map((l) => `${pgLockNames[l.lock]} ${l.table}`).join(', ') || (r.engine === 'mongodb' ? (s.blocks === 'nothing' ? 'no blocking lock' : `blocks ${s.blocks}`) : 'no table lock');
           const extra = [s.rewrites.length ? `rewrites ${s.rewrites.join(', ')}` : '', s.scans.length ? `scans ${s.scans.join(', ')}` : '', s.outsideTransaction ? 'outside a transaction' : ''].filter(Boolean).join('; ');
           lines.push(`  ${String(s.line).padStart(4)}  ${s.command.padEnd(34)} ${locks}${extra ? `; ${extra}` : ''}`);
           if (s.trace) {

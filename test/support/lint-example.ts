@@ -11,6 +11,14 @@ import { readMigrationSet } from '../../main/migrations/migration-set';
 export async function lintExample(sql: string, rule: Rule | Rule[], opts: { up?: string } = {}): Promise<Finding[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fd-lint-'));
   try {
+    const rulesList = Array.isArray(rule) ? rule : [rule];
+    if (rulesList.every((r) => r.engines.length === 1 && r.engines[0] === 'mongodb')) {
+      await fs.writeFile(path.join(dir, '20240101000000-example.js'), sql);
+      const report = await planSet(await readMigrationSet(dir), { engine: 'mongodb', rules: rulesList });
+      const up = report.migrations[0]!.up!;
+      if (up.parseError) throw new Error(`the example does not parse: ${up.parseError.message}`);
+      return up.findings.filter((f) => !f.silenced);
+    }
     const isDown = /^--\s*down\b/i.test(sql);
     const upText = isDown ? (opts.up ?? /^--\s*down\b.*?up:\s*(.*)$/im.exec(sql.split('\n')[0]!)?.[1] ?? 'SELECT 1;') : sql;
     await fs.writeFile(path.join(dir, '1_example.up.sql'), upText);

@@ -11,6 +11,9 @@ import { enumChange } from './enum-change';
 import { indexWithoutConcurrently } from './index-without-concurrently';
 import { missingDown } from './missing-down';
 import { missingLockTimeout } from './missing-lock-timeout';
+import { mongoDropCollection } from './mongo-drop-collection';
+import { mongoUnfilteredBulkWrite } from './mongo-unfiltered-bulk-write';
+import { mongoValidatorChange } from './mongo-validator-change';
 import { mysqlCopyAlgorithm } from './mysql-copy-algorithm';
 import { notNullColumnWithoutDefault } from './not-null-column-without-default';
 import { notNullWithoutCheck } from './not-null-without-check';
@@ -44,4 +47,7 @@ export const allRules: Rule[] = [
   missingDown,
   dataLossRollback,
   mysqlCopyAlgorithm,
+  mongoDropCollection,
+  mongoValidatorChange,
+  mongoUnfilteredBulkWrite,
 ];

@@ -122,7 +122,7 @@ export const missingDown: Rule = {
   title: 'Migration without a down',
   severity: 'error',
   why: 'Without a down, rolling back in the window means writing SQL under pressure while the incident runs, or restoring a backup and losing every write since. A down written and rehearsed with the up turns rollback into one tested step.',
-  engines: ['postgres', 'mysql'],
+  engines: ['postgres', 'mysql', 'mongodb'],
   examples: {
     bad: [
       'CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL, at timestamptz NOT NULL DEFAULT now());',
@@ -133,6 +133,10 @@ export const missingDown: Rule = {
       '-- down up: ALTER TABLE users ADD COLUMN last_login_at timestamptz;\nALTER TABLE users DROP COLUMN last_login_at;',
       '-- Intentionally empty: kept so the version numbers match the squashed history.\nSELECT 1;',
     ],
+  },
+  checkMongoFile(ctx) {
+    if (ctx.analysis.error || ctx.analysis.functions.includes('down')) return [];
+    return [{ message: `${ctx.file.file} exports no down function: it cannot be rolled back.`, rewrite: 'Add `async down(db, client) { … }` doing the inverse of up, newest change first (drop what up created, rename back, restore what up changed from a copy kept by up).' }];
   },
   checkMysqlFile(ctx) {
     if (ctx.direction !== 'up' || ctx.migration.down) return [];

@@ -5,6 +5,7 @@ import type { Engine } from '../../../shared/profile';
 import type { FindingSeverity } from '../../../shared/plan';
 import type { Migration, MigrationFile } from '../../migrations/migration-set';
 import type { PgStatement } from '../../migrations/split-postgres';
+import type { MongoCall, MongoFileAnalysis } from '../mongo-analysis';
 import type { MysqlAnalysis } from '../mysql-online-ddl';
 import type { MysqlStatement } from '../../migrations/split-mysql';
 import type { StaticAnalysis } from '../postgres-locks';
@@ -59,6 +60,23 @@ export interface MysqlFileContext {
   analyses: (MysqlAnalysis | null)[];
 }
 
+/** A driver call inside a migrate-mongo file's up or down function. */
+export interface MongoCallContext {
+  engine: Extract<Engine, 'mongodb'>;
+  migration: Migration;
+  file: MigrationFile;
+  call: MongoCall;
+  /** Collections the same function created before this call: new and empty. */
+  createdEarlier: Set<string>;
+}
+
+export interface MongoFileContext {
+  engine: Extract<Engine, 'mongodb'>;
+  migration: Migration;
+  file: MigrationFile;
+  analysis: MongoFileAnalysis;
+}
+
 export interface RuleHit {
   message: string;
   /** The safe way: a corrected snippet or a multi-step plan. */
@@ -75,11 +93,13 @@ export interface Rule {
   /** Why it matters, in a DBA's words. */
   why: string;
   engines: Engine[];
-  /** SQL (whole files) that must produce a finding of this rule, and that must not. The direction
-   * is 'up' unless the example starts with "-- down". */
+  /** Whole files that must produce a finding of this rule, and that must not: SQL (the direction is
+   * 'up' unless the example starts with "-- down"), or a migrate-mongo file for MongoDB rules. */
   examples: { bad: string[]; good: string[] };
   checkStatement?(ctx: StatementContext): RuleHit[];
   checkFile?(ctx: FileContext): RuleHit[];
   checkMysqlStatement?(ctx: MysqlStatementContext): RuleHit[];
   checkMysqlFile?(ctx: MysqlFileContext): RuleHit[];
+  checkMongoCall?(ctx: MongoCallContext): RuleHit[];
+  checkMongoFile?(ctx: MongoFileContext): RuleHit[];
 }
