@@ -27,10 +27,9 @@ export function CockpitShell() {
   // Health needs a saved profile of an engine the core can sample; the rest only have settings.
   const healthAvailable = !!summary && healthEngines.has(summary.profile.engine);
   const showHealth = healthAvailable && mode === 'health';
-  // Migrations run on the same SQL engines the health panels sample.
-  const showMigrations = healthAvailable && mode === 'migrations';
-  // The plan's analysis is built for PostgreSQL; other engines do not get a Plan tab.
-  const showPlan = healthAvailable && mode === 'plan' && summary?.profile.engine === 'postgres';
+  // Migrations and the plan work for every engine of a saved profile.
+  const showMigrations = !!summary && mode === 'migrations';
+  const showPlan = !!summary && mode === 'plan';
   return (
     <div className={`cockpit env-${open?.environment ?? 'none'}`}>
       <EnvironmentBand />
@@ -38,7 +37,7 @@ export function CockpitShell() {
       <div className="cockpit-body">
         <ProfileSidebar />
         <main className="workspace">
-          {healthAvailable && summary && <WorkspaceTabs engine={summary.profile.engine} />}
+          {summary && <WorkspaceTabs engine={summary.profile.engine} />}
           <ActionNotice />
           {showHealth && summary ? (
             <Suspense

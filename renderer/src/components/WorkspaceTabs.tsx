@@ -1,4 +1,5 @@
 import type { Engine } from '../../../shared/profile';
+import { healthEngines } from '../health/engines';
 import { useHealthStore, type WorkspaceMode } from '../store/health-store';
 
 const tabs: { mode: WorkspaceMode; label: string }[] = [
@@ -8,14 +9,14 @@ const tabs: { mode: WorkspaceMode; label: string }[] = [
   { mode: 'plan', label: 'Plan' },
 ];
 
-/** Switches the workspace between the profile's settings, its live health panels, its migrations
- * (status, runner, Phase 0) and the Phase 1 plan (PostgreSQL only for now). */
+/** Switches the workspace between the profile's settings, its live health panels (engines the core
+ * samples), its migrations (status, runner, Phase 0) and the Phase 1 plan. */
 export function WorkspaceTabs({ engine }: { engine: Engine }) {
   const mode = useHealthStore((s) => s.mode);
   const setMode = useHealthStore((s) => s.setMode);
   return (
     <div className="workspace-tabs" role="tablist" aria-label="Profile view">
-      {tabs.filter((t) => t.mode !== 'plan' || engine === 'postgres').map((t) => (
+      {tabs.filter((t) => t.mode !== 'health' || healthEngines.has(engine)).map((t) => (
         <button key={t.mode} type="button" role="tab" className="workspace-tab" aria-selected={mode === t.mode} onClick={() => setMode(t.mode)}>
           {t.label}
         </button>
