@@ -244,6 +244,8 @@ export const calls = {
       migrationsDir: z.string().optional(),
       backupDir: z.string().optional(),
       longRunningMs: z.number().int().min(100).max(86_400_000).optional(),
+      /** A saved profile for PgBouncer's admin console (database `pgbouncer`); its pools are checked. */
+      pgbouncerProfileId: z.string().optional(),
       /** Re-run only these checks, keeping the others' last results. */
       only: z.array(z.string()).optional(),
     }),

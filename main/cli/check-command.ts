@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import type { CheckResult } from '../../shared/checks';
 import { FlightdeckError } from '../../shared/errors';
 import type { OpenConnection } from '../connections/connect';
-import { profileFromUrl } from '../connections/url';
+import { profileFromUrl, redactUrl } from '../connections/url';
 import { readMigrationSet, type MigrationSet } from '../migrations/migration-set';
-import { defaultPhase0Settings, type Phase0Context } from '../phases/phase0/context';
+import { assertPgbouncerConsoleProfile, pgbouncerAdminDatabase, pgbouncerDefaultPort } from '../phases/phase0/checks/pgbouncer-pools';
+import { defaultPhase0Settings, type PgBouncerConsole, type Phase0Context } from '../phases/phase0/context';
 import { phase0Checks, runPhase0, type Phase0Report } from '../phases/phase0/run-phase0';
 import { defaultDataDir } from '../platform/paths';
 import { exitCodes, fail, untilStopSignal, usage } from './output';
@@ -28,7 +29,10 @@ a critical failure stops the window, a high one must be fixed, a medium one may 
   --max-backup-age HOURS    instead of 24
   --dump-dir DIR            where this check's own backup goes (default <data dir>/backups)
   --long-running MS         queries and transactions older than this block (default 60000)
-  --pool-min-free PERCENT   free connections needed (default 20)
+  --pool-min-free PERCENT   free connections needed (default 20), also of PgBouncer's pools
+  --pgbouncer URL           PgBouncer's admin console in front of production, e.g.
+                            postgres://admin@pooler:6432/pgbouncer (password from
+                            FLIGHTDECK_PGBOUNCER_PASSWORD); checks its pools for waiting clients
   --attest ID=NAME          confirm an item only a person can (attest-dba, attest-dashboards)
   --accept ID=REASON        accept a medium failure with a written reason (it goes in the record)
   --only ID[,ID…]           run only these checks
@@ -69,6 +73,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         'dump-dir': { type: 'string' },
         'long-running': { type: 'string' },
         'pool-min-free': { type: 'string' },
+        pgbouncer: { type: 'string' },
         attest: { type: 'string', multiple: true },
         accept: { type: 'string', multiple: true },
         only: { type: 'string' },
@@ -97,6 +102,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
       if (!phase0Checks.some((c) => c.id === id)) throw usage(`There is no Phase 0 check "${id}".`, `The checks are: ${phase0Checks.map((c) => c.id).join(', ')}.`);
     }
     const by = process.env.USER ?? 'cli';
+    const pgbouncer = values.pgbouncer ? pgbouncerConsole(values.pgbouncer, values.timeout) : undefined;
     const dataDir = defaultDataDir();
 
     let set: MigrationSet | undefined;
@@ -113,6 +119,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     }
 
     const prodTarget = await targetFromArgs(values.production, values);
+    if (pgbouncer && prodTarget.profile.engine !== 'postgres') throw usage(`--pgbouncer is for PostgreSQL; production is ${prodTarget.profile.engine}.`, 'Leave out --pgbouncer for this database.');
     const production = await openTarget(prodTarget, { role: 'connect', poolSize: 3, statementTimeoutMs: 300_000, lockTimeoutMs: 2000 });
     opened.push(production);
     let staging: OpenConnection | undefined;
@@ -141,6 +148,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
         baselineDir: path.join(dataDir, 'baselines'),
         longRunningMs: num(values['long-running'], '--long-running', 100, 86_400_000) ?? defaultPhase0Settings.longRunningMs,
         poolMinFreeFraction: (num(values['pool-min-free'], '--pool-min-free', 0, 100) ?? defaultPhase0Settings.poolMinFreeFraction * 100) / 100,
+        ...(pgbouncer ? { pgbouncer } : {}),
         ...(values['tools-dir'] ? { tools: { dirs: values['tools-dir'].map((d) => path.resolve(d)) } } : {}),
         attestations: Object.fromEntries([...attest].map(([id, name]) => [id, { by: name, at: now }])),
         accepted: Object.fromEntries([...accept].map(([id, reason]) => [id, { by, at: now, reason }])),
@@ -162,6 +170,19 @@ export async function checkCommand(argv: string[]): Promise<number> {
   } finally {
     await Promise.all(opened.map((c) => c.close()));
   }
+}
+
+/** --pgbouncer URL as a console target: port 6432 and database pgbouncer unless the URL says
+ * otherwise, the password from the URL or FLIGHTDECK_PGBOUNCER_PASSWORD (never production's). */
+function pgbouncerConsole(url: string, timeout: string | undefined): PgBouncerConsole {
+  const parsed = profileFromUrl(url, { id: 'pgbouncer', name: 'pgbouncer' });
+  const profile = { ...parsed.profile };
+  if (!new URL(url).port) profile.port = pgbouncerDefaultPort;
+  if (!profile.database) profile.database = pgbouncerAdminDatabase;
+  if (timeout && Number.isInteger(Number(timeout)) && Number(timeout) >= 500 && Number(timeout) <= 120_000) profile.connectTimeoutMs = Number(timeout);
+  assertPgbouncerConsoleProfile(profile, `--pgbouncer ${redactUrl(url)}`);
+  const password = parsed.password ?? process.env.FLIGHTDECK_PGBOUNCER_PASSWORD;
+  return { profile, secrets: password === undefined ? {} : { dbPassword: password } };
 }
 
 function mark(c: CheckResult): string {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { pidAlive } from '../../main/servers/postgres-cluster';
 import { startMariadb } from './mariadb';
+import { startPgbouncer } from './pgbouncer';
 import { startPostgres } from './postgres';
 import type { TestServers, Unavailable } from './servers';
 import { startSshd } from './sshd';
@@ -86,12 +87,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return start(certs);
   };
 
-  const [postgres, mariadb, sshd] = await Promise.all([
-    attempt('postgres', withCerts((c) => startPostgres(root, c))),
+  const startingPostgres = attempt('postgres', withCerts((c) => startPostgres(root, c)));
+  const [postgres, mariadb, sshd, pgbouncer] = await Promise.all([
+    startingPostgres,
     attempt('mariadb', withCerts((c) => startMariadb(root, c))),
     attempt('sshd', () => startSshd(root)),
+    // PgBouncer pools connections to the test PostgreSQL, so it starts once that is up.
+    startingPostgres.then(({ outcome }) =>
+      attempt('pgbouncer', async () => (isStarted(outcome) ? startPgbouncer(root, outcome.info) : { available: false as const, reason: 'the test PostgreSQL it pools for is unavailable' })),
+    ),
   ]);
-  const outcomes = { postgres, mariadb, sshd };
+  const outcomes = { postgres, mariadb, sshd, pgbouncer };
 
   const teardown = async () => {
     const results = await Promise.allSettled(Object.values(outcomes).map(({ outcome }) => (isStarted(outcome) ? outcome.stop() : Promise.resolve())));
@@ -103,6 +109,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgres: isStarted(postgres.outcome) ? postgres.outcome.info : postgres.outcome,
     mariadb: isStarted(mariadb.outcome) ? mariadb.outcome.info : mariadb.outcome,
     sshd: isStarted(sshd.outcome) ? sshd.outcome.info : sshd.outcome,
+    pgbouncer: isStarted(pgbouncer.outcome) ? pgbouncer.outcome.info : pgbouncer.outcome,
   } as TestServers;
 
   const summary = Object.entries(outcomes)

@@ -73,6 +73,29 @@ export interface SshdTestServer {
   logFile: string;
 }
 
+export interface PgbouncerTestServer {
+  available: true;
+  host: '127.0.0.1';
+  port: number;
+  /** In admin_users: may run SHOW POOLS … on the console, database `pgbouncer`. */
+  adminUser: string;
+  adminPassword: string;
+  /** The test PostgreSQL's login role, in the auth_file with its password. */
+  user: 'flightdeck';
+  password: string;
+  /** Has its own [databases] entry; every other name reaches the test PostgreSQL through `*`. */
+  database: 'flightdeck_test';
+  /** flightdeck_test again, as an entry with pool_mode=transaction. */
+  transactionDatabase: 'flightdeck_test_tx';
+  /** Server connections per database and user. */
+  defaultPoolSize: number;
+  poolMode: 'session';
+  maxClientConn: number;
+  configFile: string;
+  logFile: string;
+  pid: number;
+}
+
 export interface Unavailable {
   available: false;
   reason: string;
@@ -82,6 +105,8 @@ export interface TestServers {
   postgres: PostgresTestServer | Unavailable;
   mariadb: MariadbTestServer | Unavailable;
   sshd: SshdTestServer | Unavailable;
+  /** In front of the test PostgreSQL, so unavailable whenever it is. */
+  pgbouncer: PgbouncerTestServer | Unavailable;
 }
 
 export type ServerName = keyof TestServers;

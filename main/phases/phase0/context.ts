@@ -1,9 +1,22 @@
 // Everything Phase 0's checks look at: the production and staging connections, the migration set,
 // and the settings a DBA gives for the window.
 import type { FlightdeckError } from '../../../shared/errors';
-import type { OpenConnection } from '../../connections/connect';
+import type { Profile } from '../../../shared/profile';
+import type { OpenConnection, ResolvedSecrets } from '../../connections/connect';
+import type { HostKeyPolicy } from '../../connections/ssh/host-keys';
 import type { MigrationSet } from '../../migrations/migration-set';
 import type { ToolSearch } from '../../tools/find-tool';
+
+/** PgBouncer's admin console (the special database `pgbouncer`) in front of production. The
+ * secrets go only to the pooler: never into a log, a command line or the check's evidence. */
+export interface PgBouncerConsole {
+  /** host, port, user, database `pgbouncer`, TLS, and the SSH tunnel when there is one. */
+  profile: Profile;
+  /** dbPassword for the console user; SSH secrets when the profile has a tunnel. */
+  secrets: ResolvedSecrets;
+  /** What an SSH tunnel to the pooler checks host keys against (only needed with profile.ssh). */
+  hostKeys?: HostKeyPolicy;
+}
 
 export interface Phase0Settings {
   /** Folder of the team's regular backups; the newest must be younger than maxBackupAgeHours. */
@@ -17,6 +30,8 @@ export interface Phase0Settings {
   longRunningMs: number;
   /** Free connections needed, as a fraction of what the server allows. */
   poolMinFreeFraction: number;
+  /** The PgBouncer the applications reach production through, when there is one. */
+  pgbouncer?: PgBouncerConsole;
   tools?: ToolSearch;
   /** Confirmations only a person can give: check id -> who and when. */
   attestations: Record<string, { by: string; at: string }>;

@@ -12,6 +12,7 @@ import type { EventBus } from '../../events';
 import type { Logger } from '../../log';
 import { readMigrationSet, type MigrationSet } from '../../migrations/migration-set';
 import type { ProfileStore } from '../../profiles/profile-store';
+import { assertPgbouncerConsoleProfile } from './checks/pgbouncer-pools';
 import { defaultPhase0Settings, type Phase0Context, type Phase0Settings } from './context';
 import { phase0Checks, runPhase0 } from './run-phase0';
 
@@ -30,6 +31,8 @@ export interface Phase0Request {
   migrationsDir?: string;
   backupDir?: string;
   longRunningMs?: number;
+  /** A saved profile for PgBouncer's admin console (database `pgbouncer`) in front of production. */
+  pgbouncerProfileId?: string;
   only?: string[];
 }
 
@@ -59,6 +62,11 @@ export class Phase0Service {
     const staging = req.stagingId ? await this.deps.profiles.get(req.stagingId) : undefined;
     if (staging && staging.engine !== production.engine) throw new FlightdeckError('INVALID_INPUT', `Staging (${staging.engine}) and production (${production.engine}) are different engines.`, 'Pick a staging profile of the same engine.');
     if (staging && staging.id === production.id) throw new FlightdeckError('INVALID_INPUT', 'Staging and production are the same profile.', 'Pick a separate staging profile.');
+    const pooler = req.pgbouncerProfileId ? await this.deps.profiles.get(req.pgbouncerProfileId) : undefined;
+    if (pooler) {
+      if (production.engine !== 'postgres') throw new FlightdeckError('INVALID_INPUT', `PgBouncer pools PostgreSQL connections; ${production.name} is ${production.engine}.`, 'Leave the PgBouncer profile empty for this database.');
+      assertPgbouncerConsoleProfile(pooler, `The PgBouncer profile "${pooler.name}"`);
+    }
     if (this.running.has(production.id)) throw new FlightdeckError('INVALID_INPUT', `Phase 0 for ${production.name} is already running.`, 'Wait for it to finish.');
     const previousWindow = this.windows.get(production.id);
     const sameTargets = previousWindow && previousWindow.request.stagingId === req.stagingId && previousWindow.request.migrationsDir === req.migrationsDir;
@@ -99,6 +107,8 @@ export class Phase0Service {
           ...defaultPhase0Settings,
           ...(window.request.backupDir ? { backupDir: window.request.backupDir } : {}),
           ...(window.request.longRunningMs ? { longRunningMs: window.request.longRunningMs } : {}),
+          // Its stored password goes only to the pooler's console, when the check connects.
+          ...(pooler ? { pgbouncer: { profile: pooler, secrets: await this.deps.resolveSecrets(pooler.id), hostKeys: this.deps.hostKeys } } : {}),
           dumpDir: path.join(this.deps.dataDir, 'backups'),
           baselineDir: path.join(this.deps.dataDir, 'baselines'),
           attestations: window.attestations,

@@ -11,6 +11,7 @@ import { lockAnalysis } from './checks/lock-analysis';
 import { migrationSyntax } from './checks/migration-syntax';
 import { migrationTools } from './checks/migration-tools';
 import { performanceBaseline } from './checks/performance-baseline';
+import { pgbouncerPools } from './checks/pgbouncer-pools';
 import { poolHeadroom } from './checks/pool-headroom';
 import { rollbackScripts } from './checks/rollback-scripts';
 import { stagingDryRun } from './checks/staging-dry-run';
@@ -25,6 +26,7 @@ export const phase0Checks: CheckDef<Phase0Context>[] = [
   migrationSyntax,
   migrationTools,
   poolHeadroom,
+  pgbouncerPools,
   lockAnalysis,
   stagingSchema,
   stagingRows,

@@ -21,6 +21,8 @@ export function MigrationsView({ summary }: Props) {
   const setSettings = useWindowStore((s) => s.setSettings);
   const summaries = useProfilesStore((s) => s.summaries);
   const others = useMemo(() => summaries.filter((p) => p.profile.id !== profile.id && p.profile.engine === profile.engine), [summaries, profile.id, profile.engine]);
+  // PgBouncer's admin console is a PostgreSQL profile whose database is the special `pgbouncer`.
+  const poolers = useMemo(() => summaries.filter((p) => p.profile.engine === 'postgres' && p.profile.database === 'pgbouncer'), [summaries]);
 
   useEffect(() => {
     useWindowStore.getState().ensure(profile.id);
@@ -69,6 +71,20 @@ export function MigrationsView({ summary }: Props) {
           <span className="field-label">Backup folder (optional)</span>
           <input type="text" className="mono" value={s.backupDir} placeholder="/var/backups/shop" spellCheck={false} onChange={(e) => setSettings(profile.id, { backupDir: e.target.value })} />
         </label>
+        {profile.engine === 'postgres' && (
+          <label className="field">
+            <span className="field-label">PgBouncer (optional)</span>
+            <select value={s.pgbouncerId} onChange={(e) => setSettings(profile.id, { pgbouncerId: e.target.value })}>
+              <option value="">(none)</option>
+              {poolers.map((o) => (
+                <option key={o.profile.id} value={o.profile.id}>
+                  {o.profile.name} ({hostPort(o.profile.host, o.profile.port)})
+                </option>
+              ))}
+              {s.pgbouncerId && !poolers.some((o) => o.profile.id === s.pgbouncerId) && <option value={s.pgbouncerId}>(deleted profile)</option>}
+            </select>
+          </label>
+        )}
         <div className="window-settings-actions">
           <button type="submit" className="button" disabled={!s.migrationsDir.trim() || view.inspecting}>
             {view.inspecting ? 'Reading…' : 'Read status'}

@@ -27,6 +27,7 @@ export async function runPhase0(profileId: string, only?: string[]): Promise<voi
       ...(w.settings.stagingId ? { stagingId: w.settings.stagingId } : {}),
       ...(w.settings.migrationsDir.trim() ? { migrationsDir: w.settings.migrationsDir.trim() } : {}),
       ...(w.settings.backupDir.trim() ? { backupDir: w.settings.backupDir.trim() } : {}),
+      ...(w.settings.pgbouncerId ? { pgbouncerProfileId: w.settings.pgbouncerId } : {}),
       ...(only ? { only } : {}),
     });
     store().patch(profileId, { phase0: report, phase0Running: false });

@@ -1,6 +1,6 @@
 // The migration window of each production profile as the Migrations view shows it: its settings
-// (folder, staging profile, backup folder, kept in localStorage per profile), the database's
-// migration status, the last run, and the Phase 0 report as the core publishes it.
+// (folder, staging profile, backup folder, PgBouncer profile, kept in localStorage per profile),
+// the database's migration status, the last run, and the Phase 0 report as the core publishes it.
 import { create } from 'zustand';
 import type { Phase0Report } from '../../../shared/checks';
 import type { FlightdeckError } from '../../../shared/errors';
@@ -11,6 +11,8 @@ export interface WindowSettings {
   migrationsDir: string;
   stagingId: string;
   backupDir: string;
+  /** PgBouncer admin-console profile in front of production ('' for none). */
+  pgbouncerId: string;
 }
 
 export interface WindowView {
@@ -38,11 +40,11 @@ const storageKey = (profileId: string) => `flightdeck.window.${profileId}`;
 function loadSettings(profileId: string): WindowSettings {
   try {
     const raw = localStorage.getItem(storageKey(profileId));
-    if (raw) return { migrationsDir: '', stagingId: '', backupDir: '', ...(JSON.parse(raw) as Partial<WindowSettings>) };
+    if (raw) return { migrationsDir: '', stagingId: '', backupDir: '', pgbouncerId: '', ...(JSON.parse(raw) as Partial<WindowSettings>) };
   } catch {
     // Storage unavailable or damaged: start empty.
   }
-  return { migrationsDir: '', stagingId: '', backupDir: '' };
+  return { migrationsDir: '', stagingId: '', backupDir: '', pgbouncerId: '' };
 }
 
 function freshView(profileId: string): WindowView {
