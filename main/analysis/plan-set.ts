@@ -131,7 +131,8 @@ export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<Pla
     }
     const upStatements = plans.up?.statements ?? [];
     let strongestLock: TableLock | null = null;
-    for (const s of upStatements) for (const l of s.locks) if (!strongestLock || strongest(strongestLock.lock, l.lock) !== strongestLock.lock) strongestLock = l;
+    // An index's table is not known statically: the strongest lock names a table when one is known.
+    for (const s of upStatements) for (const l of s.locks) if (!strongestLock || strongest(strongestLock.lock, l.lock) !== strongestLock.lock || (strongestLock.table.endsWith(' (index)') && l.lock === strongestLock.lock && !l.table.endsWith(' (index)'))) strongestLock = l;
     migrations.push({
       version: m.version,
       title: m.title,
@@ -143,7 +144,7 @@ export async function planSet(set: MigrationSet, opts: PlanOptions): Promise<Pla
       estimates: [],
     });
   }
-  return { dir: set.dir, engine: opts.engine, migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
+  return withSetProblems(set, { dir: set.dir, engine: opts.engine, migrations, counts, problems: set.problems, traced: false, estimated: false, strategy: null, notes: [] });
 }
 
 /** MySQL/MariaDB: statements split as the mysql client would, each parsed with node-sql-parser's
@@ -214,7 +215,7 @@ function planMysqlSet(set: MigrationSet, rules: Rule[]): PlanReport {
       estimates: [],
     });
   }
-  return { dir: set.dir, engine: 'mysql', migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
+  return withSetProblems(set, { dir: set.dir, engine: 'mysql', migrations, counts, problems: set.problems, traced: false, estimated: false, strategy: null, notes: [] });
 }
 
 function lintMysqlFile(file: MigrationFile, statements: MysqlStatement[], analyses: (MysqlAnalysis | null)[], migration: Migration, direction: 'up' | 'down', rules: Rule[]): Finding[] {
@@ -293,5 +294,18 @@ function planMongoSet(set: MigrationSet, rules: Rule[]): PlanReport {
       estimates: [],
     });
   }
-  return { dir: set.dir, engine: 'mongodb', migrations, counts, traced: false, estimated: false, strategy: null, notes: [] };
+  return withSetProblems(set, { dir: set.dir, engine: 'mongodb', migrations, counts, problems: set.problems, traced: false, estimated: false, strategy: null, notes: [] });
+}
+
+/** A down file the reader set aside (empty, or only comments such as "no rollback") is not the
+ * same as no down file: the missing-down finding says which it is. */
+function withSetProblems(set: MigrationSet, report: PlanReport): PlanReport {
+  for (const m of report.migrations) {
+    const emptyDown = set.problems.find((p) => p.code === 'EMPTY_FILE' && p.file && p.file !== m.up?.file && (p.file.startsWith(`${m.version}_`) || p.file.startsWith(`U${m.version}__`) || new RegExp(`^0*${m.version}_`).test(p.file)));
+    if (!emptyDown) continue;
+    for (const f of m.up?.findings ?? []) {
+      if (f.rule === 'missing-down') f.message = `${emptyDown.file} is ${emptyDown.message.includes('comments') ? 'only comments or whitespace' : 'empty'}: migration ${m.version} has no rollback. ${f.message}`;
+    }
+  }
+  return report;
 }

@@ -133,9 +133,12 @@ function alterTableCmd(table: string, cmd: Node, out: StaticAnalysis): { lock: P
     case 'AT_AlterColumnType': {
       // Only binary-coercible changes (varchar(n) to a larger n or to text, …) skip the rewrite,
       // and that depends on the column's current type: the trace tells for sure.
+      const to = typeName((def?.ColumnDef as Node | undefined)?.typeName);
       out.rewrites.push(table);
-      out.notes.push(`ALTER COLUMN ${String(cmd.name)} TYPE ${typeName((def?.ColumnDef as Node | undefined)?.typeName)} rewrites ${table} unless the old type converts without change (the trace tells)`);
-      return { lock: AE, cls: 'backward-incompatible' };
+      out.notes.push(`ALTER COLUMN ${String(cmd.name)} TYPE ${to} rewrites ${table} unless the old type converts without change (the trace tells)`);
+      // Widening to text or unbounded varchar accepts everything old code writes and returns strings
+      // as before: running code keeps working.
+      return { lock: AE, cls: to === 'text' || to === 'varchar' ? 'backward-compatible' : 'backward-incompatible' };
     }
     case 'AT_ColumnDefault':
       return { lock: AE, cls: def ? 'backward-compatible' : 'backward-incompatible' };

@@ -28,7 +28,7 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>, 
         if (engine === 'mysql') {
           phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${to} <type of ${col}>, ALGORITHM=INSTANT;  -- instead of the rename (migration ${c.version})`);
           phases['dual-write'].push(`Triggers keep both in step while old and new code run (MySQL needs one per event):\nCREATE TRIGGER ${table}_sync_${to}_ins BEFORE INSERT ON ${table} FOR EACH ROW SET NEW.${to} = COALESCE(NEW.${to}, NEW.${col}), NEW.${col} = COALESCE(NEW.${col}, NEW.${to});\nCREATE TRIGGER ${table}_sync_${to}_upd BEFORE UPDATE ON ${table} FOR EACH ROW SET NEW.${to} = IF(NOT (NEW.${col} <=> OLD.${col}), NEW.${col}, NEW.${to}), NEW.${col} = IF(NOT (NEW.${to} <=> OLD.${to}), NEW.${to}, NEW.${col});`);
-          phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND id BETWEEN ? AND ?;  -- in batches, one commit each`);
+          phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND <primary key> BETWEEN ? AND ?;  -- in batches by the primary key, one commit each`);
           phases.switch.push(`Deploy code that reads and writes ${table}.${to} only.`);
           phases.contract.push(`DROP TRIGGER ${table}_sync_${to}_ins; DROP TRIGGER ${table}_sync_${to}_upd; ALTER TABLE ${table} DROP COLUMN ${col}, ALGORITHM=INSTANT;  -- a later release`);
           handled = true;
@@ -44,7 +44,7 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>, 
             `  END IF; RETURN NEW; END $$;\n` +
             `CREATE TRIGGER ${table}_sync_${to} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_sync_${to}();`,
         );
-        phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND id BETWEEN $1 AND $2;  -- in batches, one commit each`);
+        phases.backfill.push(`UPDATE ${table} SET ${to} = ${col} WHERE ${to} IS NULL AND <primary key> BETWEEN $1 AND $2;  -- in batches by the primary key, one commit each`);
         phases.switch.push(`Deploy code that reads and writes ${table}.${to} only.`);
         phases.contract.push(`DROP TRIGGER ${table}_sync_${to} ON ${table}; ALTER TABLE ${table} DROP COLUMN ${col};  -- a later release`);
         handled = true;
@@ -74,8 +74,8 @@ function phasesFor(c: Change, phases: Record<Phases[number]['name'], string[]>, 
           break;
         }
         phases.expand.push(`ALTER TABLE ${table} ADD COLUMN ${col}_new ${type};  -- no rewrite, instead of the type change (migration ${c.version})`);
-        phases['dual-write'].push(`A trigger fills ${table}.${col}_new from ${col} on every insert and update (BEFORE INSERT OR UPDATE … NEW.${col}_new := NEW.${col}::${type}).`);
-        phases.backfill.push(`UPDATE ${table} SET ${col}_new = ${col}::${type} WHERE ${col}_new IS NULL AND id BETWEEN $1 AND $2;  -- in batches`);
+        phases['dual-write'].push(`A trigger fills ${table}.${col}_new from ${col} on every insert and update (BEFORE INSERT OR UPDATE … NEW.${col}_new := <the conversion>). If ${col} is a key (primary, or referenced by foreign keys), the swap also moves the primary key, the default and the referencing keys: plan those steps with the trace's list of dependents.`);
+        phases.backfill.push(`UPDATE ${table} SET ${col}_new = <the migration's conversion of ${col}, its USING expression if it has one> WHERE ${col}_new IS NULL AND <primary key> BETWEEN $1 AND $2;  -- in batches by the primary key`);
         phases.switch.push(`Deploy code that reads ${col}_new; then swap names in one short transaction: ALTER TABLE ${table} RENAME COLUMN ${col} TO ${col}_old; ALTER TABLE ${table} RENAME COLUMN ${col}_new TO ${col};`);
         phases.contract.push(`DROP TRIGGER …; ALTER TABLE ${table} DROP COLUMN ${col}_old;  -- a later release`);
         handled = true;

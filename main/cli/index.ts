@@ -70,12 +70,23 @@ export async function main(argv: string[]): Promise<number> {
 /** Runs the command line and exits with its code (bin/flightdeck.js and `node dist/main/cli.js`). */
 export function run(): void {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (e: unknown) => {
       process.stderr.write(`error INTERNAL: ${(e as Error).message}\nhint: this is a bug in Flightdeck.\n`);
-      process.exit(1);
+      exitAfterFlush(1);
     },
   );
+}
+
+/** Exits once stdout and stderr are written out: into a pipe, process.exit() right after a large
+ * write would cut the output at the pipe's buffer (64 KiB). */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
 }
 
 const self = fileURLToPath(import.meta.url);

@@ -119,6 +119,8 @@ const classLabels = { 'backward-compatible': 'compatible', 'backward-incompatibl
 
 function formatPlan(r: PlanReport): string {
   const lines: string[] = [];
+  for (const p of r.problems) lines.push(`set ${p.severity}: ${p.file ? `${p.file}${p.line ? `:${p.line}` : ''}: ` : ''}${p.message}`);
+  if (r.problems.length) lines.push('');
   for (const m of r.migrations) {
     lines.push(`${m.version} ${m.title}  [${classLabels[m.class]}]${m.strongestLock ? `  strongest lock: ${pgLockNames[m.strongestLock.lock]} on ${m.strongestLock.table}, blocks ${m.blocks}` : ''}`);
     for (const f of [m.up, m.down]) {

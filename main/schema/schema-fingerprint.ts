@@ -5,8 +5,11 @@
 // the diff names each object added, removed or changed.
 // Migration bookkeeping tables (schema_migrations, flightdeck_*, flyway_schema_history) are left
 // out: they say where a database is in its history, not what its schema is.
+// MongoDB has no catalog of columns: its schema is each collection's options (validator, capped,
+// time series, collation), its indexes and its views, read with listCollections and listIndexes.
 import { createHash } from 'node:crypto';
-import type { SqlSession } from '../connections/adapter';
+import { BSON, type Db } from 'mongodb';
+import { isMongoSession, type MongoDbSession, type SqlSession } from '../connections/adapter';
 
 export interface SchemaEntry {
   /** What the object is, e.g. "column public.orders.status" or "index public.orders_pkey". */
@@ -29,8 +32,13 @@ export interface SchemaDiff {
 const bookkeeping = ['schema_migrations', 'flyway_schema_history'];
 const isBookkeeping = (table: string) => bookkeeping.includes(table) || table.startsWith('flightdeck_');
 
-export async function schemaFingerprint(session: SqlSession): Promise<SchemaFingerprint> {
-  const entries = session.engine === 'postgres' ? await postgresEntries(session) : await mysqlEntries(session);
+export async function schemaFingerprint(session: SqlSession | MongoDbSession): Promise<SchemaFingerprint> {
+  if (isMongoSession(session)) return mongoSchemaFingerprint(session.mongo().db);
+  return fingerprintOf(session.engine === 'postgres' ? await postgresEntries(session) : await mysqlEntries(session));
+}
+
+/** Sorted entries and their hash: the same objects give the same fingerprint whatever the order read. */
+export function fingerprintOf(entries: SchemaEntry[]): SchemaFingerprint {
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.definition < b.definition ? -1 : 1));
   const hash = createHash('sha256');
   for (const e of entries) hash.update(`${e.key}\t${e.definition}\n`);
@@ -214,4 +222,117 @@ async function mysqlEntries(s: SqlSession): Promise<SchemaEntry[]> {
   );
   for (const t of triggers) out.push({ key: `trigger ${t.tbl}.${t.name}`, definition: oneLine(`${t.timing} ${t.event} ${t.body}`) });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MongoDB
+
+/** Collections that are not the application's: the server's own (system.*), and the migration
+ * bookkeeping of migrate-mongo (changelog, changelog_lock) and Flightdeck (flightdeck_*). */
+export function isMongoBookkeeping(collection: string): boolean {
+  return collection.startsWith('system.') || collection === 'changelog' || collection === 'changelog_lock' || collection.startsWith('flightdeck_');
+}
+
+/** What listCollections reports for one collection or view. */
+export interface MongoCollectionInfo {
+  name: string;
+  type?: string;
+  options?: Record<string, unknown>;
+}
+
+/** What listIndexes reports for one index. */
+export interface MongoIndexInfo {
+  name: string;
+  key: Record<string, unknown>;
+  [option: string]: unknown;
+}
+
+/** A value as relaxed Extended JSON: 1, 1.0 and NumberLong(1) are one number; dates, ObjectIds and
+ * regular expressions keep their type. */
+function plain(v: unknown): unknown {
+  return (BSON.EJSON.serialize({ v } as Record<string, unknown>, { relaxed: true }) as { v: unknown }).v;
+}
+
+/** JSON with object keys sorted, at every depth, where their order means nothing (options,
+ * validators, filters); kept as written where it matters (an index key, a view's pipeline). */
+export function canonicalJson(v: unknown, sortKeys = true): string {
+  const walk = (x: unknown): string => {
+    if (Array.isArray(x)) return `[${x.map(walk).join(',')}]`;
+    if (x !== null && typeof x === 'object') {
+      const keys = Object.keys(x);
+      if (sortKeys) keys.sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${walk((x as Record<string, unknown>)[k])}`).join(',')}}`;
+    }
+    return JSON.stringify(x) ?? 'null';
+  };
+  return walk(plain(v));
+}
+
+/** The server fills a collation in with every default and the ICU version it was built with; the
+ * version says which server made it, not what the collation is. */
+function collation(c: unknown): unknown {
+  if (c === null || typeof c !== 'object') return c;
+  const { version: _version, ...rest } = c as Record<string, unknown>;
+  return rest;
+}
+
+/** Collection options that are schema; runtime and storage details (uuid, storageEngine,
+ * indexOptionDefaults) are not. The validator has an entry of its own. */
+const collectionOptions = ['capped', 'size', 'max', 'timeseries', 'expireAfterSeconds', 'collation', 'clusteredIndex', 'changeStreamPreAndPostImages', 'encryptedFields'];
+
+/** Index properties that say which server built the index, not what it is. */
+const indexNoise = new Set(['v', 'key', 'name', 'ns', 'background', 'unique', 'sparse', 'hidden', 'textIndexVersion', '2dsphereIndexVersion']);
+
+/**
+ * One entry per collection (its kind and options), per validator, per index (its key in order, then
+ * unique, sparse, hidden and every other option) and per view (its source, pipeline and collation),
+ * for the application's collections only. `indexes` holds listIndexes for each collection.
+ */
+export function mongoSchemaEntries(collections: MongoCollectionInfo[], indexes: Map<string, MongoIndexInfo[]>): SchemaEntry[] {
+  const out: SchemaEntry[] = [];
+  for (const c of collections) {
+    if (isMongoBookkeeping(c.name)) continue;
+    const o = c.options ?? {};
+    const type = c.type ?? 'collection';
+    if (type === 'view') {
+      out.push({ key: `view ${c.name}`, definition: `on ${String(o.viewOn ?? '')} pipeline ${canonicalJson(o.pipeline ?? [], false)}${o.collation ? ` collation=${canonicalJson(collation(o.collation))}` : ''}` });
+      continue;
+    }
+    const parts = [type];
+    for (const k of [...collectionOptions].sort()) {
+      const v = o[k];
+      if (v === undefined || v === false) continue;
+      parts.push(`${k}=${canonicalJson(k === 'collation' ? collation(v) : v)}`);
+    }
+    out.push({ key: `collection ${c.name}`, definition: parts.join(' ') });
+    const validator = o.validator as Record<string, unknown> | undefined;
+    if (validator && Object.keys(validator).length) {
+      // A validator without a level or action has the server's defaults: strict, error.
+      out.push({ key: `validator ${c.name}`, definition: `${canonicalJson(validator)} level=${String(o.validationLevel ?? 'strict')} action=${String(o.validationAction ?? 'error')}` });
+    }
+    for (const i of indexes.get(c.name) ?? []) {
+      const flags = ['unique', 'sparse', 'hidden'].filter((f) => i[f] === true);
+      const rest = Object.keys(i)
+        .filter((k) => !indexNoise.has(k) && i[k] !== undefined)
+        .sort()
+        .map((k) => `${k}=${canonicalJson(k === 'collation' ? collation(i[k]) : i[k])}`);
+      out.push({ key: `index ${c.name}.${i.name}`, definition: [canonicalJson(i.key, false), ...flags, ...rest].join(' ') });
+    }
+  }
+  return out;
+}
+
+export async function mongoSchemaFingerprint(db: Db): Promise<SchemaFingerprint> {
+  const collections = (await db.listCollections({}, { nameOnly: false }).toArray()) as MongoCollectionInfo[];
+  const indexes = new Map<string, MongoIndexInfo[]>();
+  for (const c of collections) {
+    if (isMongoBookkeeping(c.name) || c.type === 'view') continue;
+    try {
+      indexes.set(c.name, (await db.collection(c.name).listIndexes().toArray()) as MongoIndexInfo[]);
+    } catch (e) {
+      // Dropped between the two calls: it is gone from the schema too.
+      if ((e as { codeName?: string }).codeName !== 'NamespaceNotFound') throw e;
+    }
+  }
+  return fingerprintOf(mongoSchemaEntries(collections, indexes));
 }

@@ -53,6 +53,16 @@ describe('flightdeck migrate with an unreadable folder', () => {
   });
 });
 
+describe('flightdeck plan', () => {
+  it('writes its whole report into a pipe (more than the 64 KiB a pipe buffers) and exits 1 on error findings', async () => {
+    const r = await flightdeck(['plan', '--migrations', path.resolve('test/fixtures/migrations/postgres-shop'), '--json']);
+    expect(r.stdout.length).toBeGreaterThan(65_536);
+    const report = JSON.parse(r.stdout).result;
+    expect(report.migrations).toHaveLength(34);
+    expect(r.code).toBe(report.counts.error > 0 ? 1 : 0);
+  });
+});
+
 describeWith('postgres', 'flightdeck migrate and check against PostgreSQL', (s) => {
   let prod: TestDb;
   let staging: TestDb;

@@ -18,7 +18,8 @@ function droppedTables(node: Record<string, unknown>): string[] {
 }
 
 const createdByFile = new WeakMap<MigrationFile, Set<string>>();
-/** Tables a file creates (without IF NOT EXISTS: such a table may have been there, with its data). */
+/** Tables a file creates. In a down, a table its up created with IF NOT EXISTS counts too: the
+ * down is that up's inverse, and data-loss-rollback already says what dropping it loses. */
 function tablesCreatedBy(file: MigrationFile | undefined): Set<string> {
   if (!file) return new Set();
   let set = createdByFile.get(file);
@@ -26,8 +27,8 @@ function tablesCreatedBy(file: MigrationFile | undefined): Set<string> {
     set = new Set();
     try {
       for (const s of splitPostgres(file.text, file.file)) {
-        if (s.kind === 'CreateStmt' && !s.node.if_not_exists) set.add(relName(s.node.relation as RangeVar));
-        if (s.kind === 'CreateTableAsStmt' && !s.node.if_not_exists) set.add(relName((s.node.into as { rel?: RangeVar } | undefined)?.rel));
+        if (s.kind === 'CreateStmt') set.add(relName(s.node.relation as RangeVar));
+        if (s.kind === 'CreateTableAsStmt') set.add(relName((s.node.into as { rel?: RangeVar } | undefined)?.rel));
       }
     } catch {
       // An up that does not parse is reported on its own; its down gets no exemption.

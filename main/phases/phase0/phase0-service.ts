@@ -58,7 +58,6 @@ export class Phase0Service {
 
   async run(req: Phase0Request): Promise<Phase0Report> {
     const production = await this.deps.profiles.get(req.productionId);
-    if (production.engine === 'mongodb') throw new FlightdeckError('ENGINE_UNSUPPORTED', 'Phase 0 checks for MongoDB are not built yet.', 'Run the checks for PostgreSQL or MySQL profiles.');
     const staging = req.stagingId ? await this.deps.profiles.get(req.stagingId) : undefined;
     if (staging && staging.engine !== production.engine) throw new FlightdeckError('INVALID_INPUT', `Staging (${staging.engine}) and production (${production.engine}) are different engines.`, 'Pick a staging profile of the same engine.');
     if (staging && staging.id === production.id) throw new FlightdeckError('INVALID_INPUT', 'Staging and production are the same profile.', 'Pick a separate staging profile.');

@@ -1,5 +1,6 @@
-// Phase 0, backup: take a real backup of production with pg_dump -Fc or mysqldump, read it back,
-// and report size, time and checksum. No backup is a critical failure: the window stops.
+// Phase 0, backup: take a real backup of production with pg_dump -Fc, mysqldump or mongodump
+// --archive --gzip, read it back, and report size, time and checksum. No backup is a critical
+// failure: the window stops.
 import { dumpDatabase } from '../../../backup/dump';
 import { FlightdeckError } from '../../../../shared/errors';
 import { formatBytes, formatDuration, type CheckDef } from '../../check';
@@ -28,8 +29,11 @@ export const backupDump: CheckDef<Phase0Context> = {
         ['sha256', r.sha256],
         ['read back', r.verify.detail],
       ];
-      if (!r.verify.ok) return { status: 'fail', summary: `The backup was written but could not be read back: ${r.verify.detail}.`, hint: 'Do not proceed without a readable backup; check disk space and the tool versions, then run the check again.', evidence: { facts, files: [r.file] } };
-      return { status: 'pass', summary: `${formatBytes(r.bytes)} backup in ${formatDuration(r.durationMs)}, read back: ${r.verify.detail}.`, evidence: { facts, files: [r.file] } };
+      const tables = r.verify.collections
+        ? [{ title: 'Collections in the archive (read back)', columns: ['collection', 'documents', 'uncompressed'], rows: r.verify.collections.map((c) => [c.name, String(c.documents), formatBytes(c.bytes)]) }]
+        : [];
+      if (!r.verify.ok) return { status: 'fail', summary: `The backup was written but could not be read back: ${r.verify.detail}.`, hint: 'Do not proceed without a readable backup; check disk space and the tool versions, then run the check again.', evidence: { facts, tables, files: [r.file] } };
+      return { status: 'pass', summary: `${formatBytes(r.bytes)} backup in ${formatDuration(r.durationMs)}, read back: ${r.verify.detail}.`, evidence: { facts, tables, files: [r.file] } };
     } catch (e) {
       if (e instanceof FlightdeckError && e.code === 'CANCELLED') throw e;
       const err = e as FlightdeckError;

@@ -8,7 +8,7 @@ async function probe(conn: OpenConnection): Promise<CheckOutcome> {
   const r = await inspectConnection(conn, { writeProbe: true });
   const facts: [string, string][] = [
     ['server', r.versionBanner],
-    ['user', `${r.currentUser}${r.sessionUser !== r.currentUser ? ` (session ${r.sessionUser})` : ''}`],
+    ['user', `${r.currentUser}${r.sessionUser && r.sessionUser !== r.currentUser ? ` (session ${r.sessionUser})` : ''}`],
     ['database', r.database],
     ['read', r.probe.read],
     ['write', r.probe.write],
@@ -19,7 +19,17 @@ async function probe(conn: OpenConnection): Promise<CheckOutcome> {
   return {
     status: ok ? 'pass' : 'fail',
     summary: ok ? `${r.currentUser} can read and write ${r.database} on ${r.engine} ${r.serverVersion}.` : `${r.currentUser} cannot ${r.probe.read !== 'ok' ? 'read' : 'write'} ${r.database}: ${r.probe.detail}`,
-    ...(ok ? {} : { hint: r.inRecovery ? 'The profile points at a read-only standby; point it at the primary.' : 'Grant the migration user the privileges the migrations need (CREATE on the schema, write on the tables).' }),
+    ...(ok
+      ? {}
+      : {
+          hint: r.inRecovery
+            ? r.engine === 'mongodb'
+              ? 'The profile points at a secondary; point it at the replica set (or its primary).'
+              : 'The profile points at a read-only standby; point it at the primary.'
+            : r.engine === 'mongodb'
+              ? 'Grant the migration user readWrite and dbAdmin on the database (collections, indexes and validators).'
+              : 'Grant the migration user the privileges the migrations need (CREATE on the schema, write on the tables).',
+        }),
     evidence: { facts, tables: [{ title: 'Grants', columns: ['grant'], rows: r.grants.map((g) => [g]) }] },
   };
 }

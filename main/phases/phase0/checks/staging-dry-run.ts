@@ -1,7 +1,8 @@
 // Phase 0, the pending migrations really run on staging: every up in order, then every down in
 // reverse, inside one transaction that is rolled back, so staging is left exactly as it was. This
 // catches what parsing cannot (a missing column, a type mismatch, a down that does not undo its up).
-// Statements that cannot run in a transaction (CONCURRENTLY) are listed as not run.
+// Statements that cannot run in a transaction (CONCURRENTLY) are listed as not run. MySQL (implicit
+// commits) and MongoDB (no transaction around its operations) are skipped, with the reason.
 import type { SqlSession } from '../../../connections/adapter';
 import { MigrationHistory } from '../../../migrations/history';
 import { loadPostgresParser } from '../../../migrations/split-postgres';
@@ -18,6 +19,12 @@ export const stagingDryRun: CheckDef<Phase0Context> = {
   async run(ctx, progress) {
     if (!ctx.set) return { status: 'fail', summary: `The migration set could not be read: ${ctx.setError?.message ?? 'no folder given'}.`, hint: ctx.setError?.hint ?? 'Give the migrations folder.' };
     if (!ctx.staging) return { status: 'fail', summary: 'No staging database was given.', hint: 'Give the staging profile or URL.' };
+    if (ctx.production.profile.engine === 'mongodb' || ctx.staging.session.engine === 'mongodb') {
+      return {
+        status: 'skipped',
+        summary: 'MongoDB applies each operation as it runs: a migration\'s createIndex, collMod or writes cannot be wrapped in a transaction and rolled back, so the pending migrations are not tried here (the syntax and rollback checks load every file and look for its up and down functions); the staging rehearsal (Phase 2) runs them for real.',
+      };
+    }
     const session = ctx.staging.session as SqlSession;
     if (session.engine === 'mysql') {
       return { status: 'skipped', summary: 'MySQL commits DDL implicitly, so migrations cannot run inside a rolled-back transaction; the server\'s parser checked every statement, and the staging rehearsal (Phase 2) runs them for real.' };
