@@ -23,6 +23,24 @@ describe('plan of the MariaDB fixture set', () => {
   });
 });
 
+describe('plan of a MySQL set', () => {
+  it('flags drops and renames on existing tables, a copy, and a data-loss rollback, each at its line', async () => {
+    const fs = await import('node:fs/promises');
+    const os = await import('node:os');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fd-mysql-plan-'));
+    await fs.writeFile(path.join(dir, 'V1__changes.sql'), 'ALTER TABLE users DROP COLUMN legacy_flag;\nALTER TABLE users RENAME COLUMN name TO full_name;\nRENAME TABLE carts TO baskets;\nDROP TABLE old_sessions;\nALTER TABLE orders MODIFY COLUMN total DECIMAL(14,2);\nCREATE TABLE t (id INT PRIMARY KEY);\nALTER TABLE t DROP COLUMN id;\n');
+    await fs.writeFile(path.join(dir, 'U1__changes.sql'), 'ALTER TABLE users DROP COLUMN note;\n');
+    try {
+      const report = await planSet(await readMigrationSet(dir), { engine: 'mysql' });
+      const up = report.migrations[0]!.up!.findings.map((f) => `${f.rule}:${f.line}`);
+      expect(up).toEqual(['drop-column:1', 'rename-column:2', 'rename-table:3', 'drop-table:4', 'mysql-copy-algorithm:5']);
+      expect(report.migrations[0]!.down!.findings.map((f) => `${f.rule}:${f.line}`)).toEqual(['data-loss-rollback:1']);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('plan of the migrate-mongo fixture set', () => {
   it('reads the up and down functions from the syntax tree and flags the rename, the validator and the unfiltered update', async () => {
     const report = await planSet(await readMigrationSet(path.join(fixtures, 'mongo-shop')), { engine: 'mongodb' });

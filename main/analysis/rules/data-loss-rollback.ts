@@ -92,7 +92,7 @@ export const dataLossRollback: Rule = {
   title: 'Data-loss rollback: the down destroys data written since the up',
   severity: 'warning',
   why: 'A rollback usually runs after the application has been live on the new schema for a while. A down that drops the new table or column, or deletes the rows the up added, also throws away everything users wrote there in the meantime, and nothing but a point-in-time restore brings it back. Keeping the data (renamed, or copied out) makes the rollback reversible too.',
-  engines: ['postgres'],
+  engines: ['postgres', 'mysql'],
   examples: {
     bad: [
       '-- down up: CREATE TABLE audit_log (id bigserial PRIMARY KEY, actor text NOT NULL);\nDROP TABLE audit_log;',
@@ -121,6 +121,20 @@ export const dataLossRollback: Rule = {
           'Or, if rolling back after the application has written means restoring from backup, say so where the team will see it:',
           '-- flightdeck:ignore-file data-loss-rollback reason: rollback after writes = point-in-time restore',
         ].join('\n'),
+      },
+    ];
+  },
+  checkMysqlFile(ctx) {
+    if (ctx.direction !== 'down') return [];
+    const lost = ctx.analyses.flatMap((a) => (a?.changes ?? []).filter((c) => c.kind === 'drop-column' || c.kind === 'drop-table'));
+    const wiped = ctx.statements.filter((s, i) => s.kind === 'TRUNCATE' || (s.kind === 'DELETE' && (ctx.analyses[i]?.notes ?? []).some((n) => /without WHERE/.test(n))));
+    if (lost.length === 0 && wiped.length === 0) return [];
+    const names = [...lost.map((c) => (c.kind === 'drop-column' ? `column ${c.table}.${c.column}` : `table ${c.table}`)), ...wiped.map((s) => `the rows removed at line ${s.line}`)];
+    return [
+      {
+        line: lost.length ? ctx.statements[ctx.analyses.findIndex((a) => (a?.changes ?? []).some((c) => c.kind === 'drop-column' || c.kind === 'drop-table'))]?.line ?? 1 : wiped[0]!.line,
+        message: `Data-loss rollback: this down drops ${names.join(', ')}; whatever the application wrote there since the up ran is lost.`,
+        rewrite: 'Keep the data on the way down: rename instead of dropping (RENAME TABLE x TO x_rolled_back; for a column, copy it out first: CREATE TABLE x_col_backup AS SELECT id, col FROM x), or write in the runbook that rolling back after writes means restoring from the backup.',
       },
     ];
   },

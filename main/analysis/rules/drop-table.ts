@@ -43,7 +43,7 @@ export const dropTable: Rule = {
   title: 'Table dropped while the application may still use it',
   severity: 'error',
   why: 'Running code that still reads or writes the table fails the moment it is gone, and its rows come back only from a backup (point-in-time recovery of the whole cluster, or a dump taken beforehand). DROP TABLE also waits for ACCESS EXCLUSIVE, so every query on the table queues behind any long transaction that touched it; CASCADE silently takes dependent views and foreign keys with it.',
-  engines: ['postgres'],
+  engines: ['postgres', 'mysql'],
   examples: {
     bad: [
       'DROP TABLE legacy_sessions;',
@@ -71,6 +71,15 @@ export const dropTable: Rule = {
           `2) Keep the data: pg_dump --table=${t} --format=custom --file=${t}.dump`,
           `3) Only then, in a later migration: SET lock_timeout = '5s'; DROP TABLE ${t};${cascade ? '  -- list the dependants first (\\d+ and pg_depend) and drop them explicitly instead of CASCADE' : ''}`,
         ].join('\n'),
+      }));
+  },
+  checkMysqlStatement(ctx) {
+    if (ctx.direction === 'down') return [];
+    return (ctx.analysis?.changes ?? [])
+      .filter((c) => c.kind === 'drop-table' && !ctx.createdEarlier.has(c.table))
+      .map((c) => ({
+        message: `Drops table ${c.table} in one step.`,
+        rewrite: `1) Deploy code that no longer uses ${c.table}; 2) rename it aside in a later migration (RENAME TABLE ${c.table} TO ${c.table}_retired) so a mistake is one rename away; 3) drop ${c.table}_retired a release later, after a backup.`,
       }));
   },
 };

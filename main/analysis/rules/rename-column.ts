@@ -11,7 +11,7 @@ export const renameColumn: Rule = {
   title: 'Column renamed while the application uses the old name',
   severity: 'error',
   why: 'A rename is instant, but every running instance of the application still says the old name: its queries fail from the moment the rename commits until the last old instance is gone, and a rolling deploy cannot make old and new code agree on one name. Views, indexes and constraints follow the rename; PL/pgSQL function and trigger bodies, application SQL, ORM mappings, reports and logical-replication subscribers do not.',
-  engines: ['postgres'],
+  engines: ['postgres', 'mysql'],
   examples: {
     bad: [
       'ALTER TABLE users RENAME COLUMN fullname TO display_name;',
@@ -54,5 +54,13 @@ export const renameColumn: Rule = {
         ].join('\n'),
       },
     ];
+  },
+  checkMysqlStatement(ctx) {
+    return (ctx.analysis?.changes ?? [])
+      .filter((c) => c.kind === 'rename-column' && !ctx.createdEarlier.has(c.table))
+      .map((c) => ({
+        message: `Renames ${c.table}.${c.column} to ${c.to} while running code still uses ${c.column}.`,
+        rewrite: `Expand-contract: 1) ALTER TABLE ${c.table} ADD COLUMN ${c.to} <same type>, ALGORITHM=INSTANT; 2) triggers (BEFORE INSERT and BEFORE UPDATE) copy whichever column a writer changed into the other; 3) backfill ${c.to} in batches by the primary key; 4) deploy code that uses ${c.to}; 5) a later release drops the triggers and ${c.column}.`,
+      }));
   },
 };

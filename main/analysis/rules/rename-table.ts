@@ -34,7 +34,7 @@ export const renameTable: Rule = {
   title: 'Table renamed while the application uses the old name',
   severity: 'error',
   why: 'A rename is instant, but every running instance of the application still queries the old name and fails with "relation does not exist" from the moment it commits until the last old instance is gone; a rolling deploy cannot make old and new code agree on one name. Views, foreign keys and indexes follow it (they refer to the table by OID); PL/pgSQL function bodies, application SQL, ORM models, reports and ETL jobs do not.',
-  engines: ['postgres'],
+  engines: ['postgres', 'mysql'],
   examples: {
     bad: [
       'ALTER TABLE customers RENAME TO accounts;',
@@ -67,5 +67,13 @@ export const renameTable: Rule = {
         ].join('\n'),
       },
     ];
+  },
+  checkMysqlStatement(ctx) {
+    return (ctx.analysis?.changes ?? [])
+      .filter((c) => c.kind === 'rename-table' && !ctx.createdEarlier.has(c.table))
+      .map((c) => ({
+        message: `Renames table ${c.table} to ${c.to} while running code still uses ${c.table}.`,
+        rewrite: `Rename and leave an updatable view with the old name for one release: RENAME TABLE ${c.table} TO ${c.to}; CREATE VIEW ${c.table} AS SELECT * FROM ${c.to}; then deploy code that uses ${c.to} and drop the view a release later.`,
+      }));
   },
 };
