@@ -4,27 +4,17 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { FlightdeckError } from '../../shared/errors';
 import type { FailureRecord } from '../../shared/migrations';
 import { readJournal } from '../../main/journal/run-journal';
 import { readMigrationSet } from '../../main/migrations/migration-set';
 import { forceVersion, migrationStatus, runMigrations, type RunAction, type RunOptions } from '../../main/migrations/runner';
 import { schemaFingerprint, diffSchemas, formatSchemaDiff } from '../../main/schema/schema-fingerprint';
-import { closeOpened, postgresTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
+import { caught, closeOpened, postgresTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
 import { describeWith } from '../support/servers';
 
 const journalDir = path.join(os.tmpdir(), `fd-journal-${process.pid}`);
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/migrations');
 
-async function caught(p: Promise<unknown>): Promise<FlightdeckError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof FlightdeckError) return e;
-    throw e;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describeWith('postgres', 'migration runner on PostgreSQL', (server) => {
   const dbs: TestDb[] = [];

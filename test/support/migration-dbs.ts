@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { FlightdeckError } from '../../shared/errors';
 import type { Profile } from '../../shared/profile';
 import type { SqlSession } from '../../main/connections/adapter';
 import { connectProfile, type OpenConnection } from '../../main/connections/connect';
@@ -107,4 +108,15 @@ export async function writeSet(files: Record<string, string | Buffer>): Promise<
 
 export function sqlSession(conn: OpenConnection): SqlSession {
   return conn.session as SqlSession;
+}
+
+/** The FlightdeckError a call fails with; a call that succeeds, or fails otherwise, fails the test. */
+export async function caught(p: Promise<unknown>): Promise<FlightdeckError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof FlightdeckError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
 }

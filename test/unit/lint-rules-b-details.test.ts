@@ -226,12 +226,12 @@ describe('missing-down', () => {
     );
   });
 
-  it('marks what it cannot compute as TODO lines', async () => {
+  it('marks what it cannot compute as lines to write by hand', async () => {
     const [f] = await lintExample("UPDATE users SET plan = 'pro' WHERE id = 42;\nALTER TABLE users RENAME COLUMN plan TO tier;\nCREATE INDEX ON users (tier);", missingDown);
-    expect(f!.rewrite).toContain('(the TODO lines need a hand)');
-    expect(f!.rewrite).toContain('-- TODO line 3');
+    expect(f!.rewrite).toContain('(write the BY HAND lines yourself)');
+    expect(f!.rewrite).toContain('-- BY HAND (line 3');
     expect(f!.rewrite).toContain('ALTER TABLE users RENAME COLUMN tier TO plan;');
-    expect(f!.rewrite).toContain('-- TODO line 1');
+    expect(f!.rewrite).toContain('-- BY HAND (line 1');
   });
 
   it('counts a down that does nothing as none, and is satisfied by a real one', async () => {

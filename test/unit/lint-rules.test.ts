@@ -23,3 +23,20 @@ describe.each(allRules.map((r) => [r.id, r] as const))('rule %s', (_id, rule) =>
     expect(findings.filter((f) => f.rule === rule.id).map((f) => f.message)).toEqual([]);
   });
 });
+
+it('registers every rule file once, under an export named after its id', async () => {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const dir = path.resolve(import.meta.dirname, '../../main/analysis/rules');
+  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.ts') && !['index.ts', 'rule.ts'].includes(f));
+  expect(new Set(allRules.map((r) => r.id)).size).toBe(allRules.length);
+  for (const file of files) {
+    const mod = (await import(path.join(dir, file))) as Record<string, unknown>;
+    const rules = Object.values(mod).filter((v): v is (typeof allRules)[number] => Boolean(v && typeof v === 'object' && 'checkStatement' in v || (v && typeof v === 'object' && 'examples' in v)));
+    for (const rule of rules) {
+      expect(allRules, `${file} is not registered in rules/index.ts`).toContain(rule);
+      expect(mod[rule.id.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())], file).toBe(rule);
+      expect(`${rule.id}.ts`).toBe(file);
+    }
+  }
+});

@@ -33,7 +33,7 @@ function functionSignature(node: Node): string {
  * [] for statements with nothing to undo (SET, BEGIN/COMMIT, SELECT). */
 export function inverseOf(s: PgStatement): string[] {
   const n = s.node;
-  const todo = (why: string) => [`-- TODO line ${s.line}, ${statementSummary(s.text, 70)}: ${why}`];
+  const todo = (why: string) => [`-- BY HAND (line ${s.line}, ${statementSummary(s.text, 70)}): ${why}`];
   switch (s.kind) {
     case 'VariableSetStmt':
     case 'TransactionStmt':
@@ -149,12 +149,12 @@ export const missingDown: Rule = {
     if (ctx.migration.down && !emptyDown) return [];
     const inverse = [...ctx.statements].reverse().flatMap(inverseOf);
     if (inverse.length === 0) return [];
-    const exact = !inverse.some((l) => l.startsWith('-- TODO'));
+    const exact = !inverse.some((l) => l.startsWith('-- BY HAND'));
     const name = ctx.migration.down ? ctx.migration.down.file : downFileName(ctx.file.file);
     return [
       {
         message: `${ctx.file.file} has ${emptyDown ? `an empty down (${name})` : 'no down'}: rolling back migration ${ctx.migration.version} would mean writing its inverse during the window.`,
-        rewrite: `Write ${name}, the up's inverse in reverse order${exact ? '' : ' (the TODO lines need a hand)'}:\n${inverse.join('\n')}\n-- If the migration is irreversible by design, say so in the up: -- flightdeck:ignore-file missing-down reason: <why rollback means a restore>`,
+        rewrite: `Write ${name}, the up's inverse in reverse order${exact ? '' : ' (write the BY HAND lines yourself)'}:\n${inverse.join('\n')}\n-- If the migration is irreversible by design, say so in the up: -- flightdeck:ignore-file missing-down reason: <why rollback means a restore>`,
       },
     ];
   },
