@@ -74,6 +74,7 @@ export function createHandlers(s: Services): Handlers {
       const stamp = (t: number) => new Date(t).toISOString().replace(/[:.]/g, '-');
       return { filename: `${profile.name.replace(/[^\w.-]+/g, '_')}-${stamp(from)}-${stamp(to)}.csv`, csv: s.monitor.csv(profileId, keys, from, to) };
     },
+    'monitor/markers': async ({ from, to }) => s.markers.list(from, to),
     'monitor/signal-backend': async ({ profileId, pid, action, confirm }) =>
       signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, action, confirm }, s.log),
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { defaultKnownHostsFile } from './platform/paths';
 import { PlanService } from './analysis/plan-service';
 import { MigrationService } from './migrations/migration-service';
+import { EventMarkers } from './monitor/event-markers';
 import { MonitorService } from './monitor/monitor-service';
 import { Phase0Service } from './phases/phase0/phase0-service';
 import { samplers } from './monitor/samplers';
@@ -36,6 +37,7 @@ export interface Services {
   connections: ConnectionManager;
   sandbox: SandboxService;
   monitor: MonitorService;
+  markers: EventMarkers;
   migrations: MigrationService;
   phase0: Phase0Service;
   plan: PlanService;
@@ -62,7 +64,8 @@ export function createServices(o: ServicesOptions): Services {
     samplers,
   });
   const resolveSecrets = (id: string) => connections.resolveSecrets(id);
-  const migrations = new MigrationService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, journalDir: path.join(o.dataDir, 'journal') });
+  const markers = new EventMarkers(o.events);
+  const migrations = new MigrationService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, journalDir: path.join(o.dataDir, 'journal'), markers });
   const phase0 = new Phase0Service({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log, dataDir: o.dataDir });
   const plan = new PlanService({ profiles, resolveSecrets, hostKeys, events: o.events, log: o.log });
   const sandbox = new SandboxService({
@@ -81,6 +84,7 @@ export function createServices(o: ServicesOptions): Services {
     connections,
     sandbox,
     monitor,
+    markers,
     migrations,
     phase0,
     plan,

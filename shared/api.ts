@@ -8,7 +8,7 @@ import { migrationSetSummary, migrationStatus, runResult } from './migrations';
 import { downtimeModes, migrationRisks, planReport } from './plan';
 import { engines, environments, profileDraftSchema, profileSchema, secretKinds } from './profile';
 import { errorShape } from './errors';
-import { monitorStateSchema, sampleSchema, seriesKeys, seriesSchema } from './monitor';
+import { monitorEventSchema, monitorStateSchema, sampleSchema, seriesKeys, seriesSchema } from './monitor';
 
 const empty = z.object({}).strict();
 const ok = z.object({ ok: z.literal(true) });
@@ -193,6 +193,12 @@ export const calls = {
     mutates: false,
     doc: 'The series of a time range at full resolution, as CSV.',
   }),
+  'monitor/markers': call({
+    input: z.object({ from: z.number().optional(), to: z.number().optional() }),
+    output: z.array(monitorEventSchema),
+    mutates: false,
+    doc: 'Events to draw on the charts (migration start and end, rollbacks, forced versions) of the last 24 hours.',
+  }),
   'monitor/signal-backend': call({
     input: z.object({
       profileId: z.string(),
@@ -311,6 +317,7 @@ export const events = {
   'task/progress': taskProgressSchema,
   'log/line': logLineSchema,
   'phase0/report': z.object({ productionId: z.string(), report: phase0ReportSchema }),
+  'monitor/marker': monitorEventSchema,
 } as const;
 
 export type EventName = keyof typeof events;

@@ -226,3 +226,16 @@ export function seriesValues(s: Sample): Record<SeriesKey, number> {
     'sample.durationMs': s.durationMs,
   };
 }
+
+/** Something that happened to a database, drawn as a marker on every chart's time axis. */
+export const monitorEventKinds = ['migration-start', 'migration-end', 'migration-failed', 'rollback-start', 'rollback-end', 'rollback-failed', 'force'] as const;
+export const monitorEventSchema = z.object({
+  id: z.string(),
+  profileId: z.string(),
+  profileName: z.string(),
+  /** Epoch milliseconds. */
+  at: z.number(),
+  kind: z.enum(monitorEventKinds),
+  label: z.string(),
+});
+export type MonitorEvent = z.infer<typeof monitorEventSchema>;

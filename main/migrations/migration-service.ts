@@ -8,6 +8,7 @@ import { connectProfile, type OpenConnection, type ResolvedSecrets } from '../co
 import type { HostKeyPolicy } from '../connections/ssh/host-keys';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
+import type { EventMarkers } from '../monitor/event-markers';
 import type { ProfileStore } from '../profiles/profile-store';
 import { readMigrationSet, summarise } from './migration-set';
 import { forceVersion, migrationStatus, runMigrations, type RunAction } from './runner';
@@ -19,6 +20,8 @@ export interface MigrationServiceDeps {
   events: EventBus;
   log: Logger;
   journalDir: string;
+  /** Where the charts' event markers go (a run's start and end, a rollback, a force). */
+  markers?: EventMarkers;
 }
 
 export interface RunRequest {
@@ -62,11 +65,18 @@ export class MigrationService {
     this.running.set(profile.id, abort);
     const taskId = `migrate:${profile.id}`;
     const label = `Migrations on ${profile.name}`;
+    const rollback = req.action.kind === 'down';
+    const what = req.action.kind === 'up' ? `up${req.action.steps ? ` ${req.action.steps}` : ''}` : req.action.kind === 'down' ? `down ${req.action.steps}` : `goto ${req.action.version}`;
+    let started = false;
+    const mark = (kind: 'start' | 'end' | 'failed', text: string) =>
+      this.deps.markers?.add({ profileId: profile.id, profileName: profile.name, kind: `${rollback ? 'rollback' : 'migration'}-${kind}`, label: text });
     try {
       const set = await readMigrationSet(req.dir);
       const conn = await this.open(profile, req.lockTimeoutMs);
       try {
         this.deps.events.emit('task/progress', { taskId, label, fraction: 0, state: 'running' });
+        mark('start', `${rollback ? 'Rollback' : 'Migration'} ${what} started`);
+        started = true;
         const result = await runMigrations(conn, set, req.action, {
           journalDir: this.deps.journalDir,
           lockTimeoutMs: req.lockTimeoutMs ?? 200,
@@ -76,6 +86,7 @@ export class MigrationService {
             this.deps.events.emit('task/progress', { taskId, label: `${label}: ${p.label}`, fraction: p.fraction, rate: { value: Math.round(p.ratePerSec * 10) / 10, unit: profile.engine === 'mongodb' ? 'migrations/s' : 'statements/s' }, ...(p.etaMs !== null ? { etaMs: Math.round(p.etaMs) } : {}), state: 'running' }),
         });
         this.deps.events.emit('task/progress', { taskId, label, fraction: 1, state: 'done', message: `version ${result.fromVersion ?? 0} → ${result.toVersion ?? 0}` });
+        mark('end', `${rollback ? 'Rollback' : 'Migration'} done: version ${result.fromVersion ?? 0} → ${result.toVersion ?? 0}`);
         return result;
       } finally {
         await conn.close();
@@ -83,6 +94,7 @@ export class MigrationService {
     } catch (e) {
       const err = e instanceof FlightdeckError ? e : new FlightdeckError('INTERNAL', (e as Error).message, 'This is a bug in Flightdeck.');
       this.deps.events.emit('task/progress', { taskId, label, fraction: null, state: err.code === 'CANCELLED' ? 'cancelled' : 'failed', message: err.message });
+      if (started) mark('failed', `${rollback ? 'Rollback' : 'Migration'} ${err.code === 'CANCELLED' ? 'cancelled' : `failed (${err.code})`}`);
       throw err;
     } finally {
       this.running.delete(profile.id);
@@ -102,6 +114,7 @@ export class MigrationService {
     const conn = await this.open(profile);
     try {
       const r = await forceVersion(conn, set, version, { journalDir: this.deps.journalDir, onLog: (_l, m) => this.deps.log.info('migrate', `${profile.name}: ${m}`) });
+      this.deps.markers?.add({ profileId: profile.id, profileName: profile.name, kind: 'force', label: `Version forced to ${version} (was ${r.previous.version ?? 0}${r.previous.dirty ? ', dirty' : ''})` });
       return { version: r.version, previous: r.previous };
     } finally {
       await conn.close();

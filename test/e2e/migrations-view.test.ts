@@ -161,5 +161,22 @@ if (missing.length) {
       expect(await prod.query('select version::int, dirty from schema_migrations')).toEqual([{ version: 2, dirty: false }]);
       expect(problems).toEqual([]);
     });
+
+    it('draws the run, its failure and the forced version as markers on every health chart', { timeout: 60_000 }, async () => {
+      await page.getByRole('tab', { name: 'Health' }).click();
+      const chart = page.locator('[data-testid^="chart-"]').first();
+      await chart.waitFor({ state: 'visible', timeout: 20_000 });
+      await expect.poll(() => chart.locator('[data-marker-kind]').evaluateAll((els) => els.map((e) => e.getAttribute('data-marker-kind'))), { timeout: 10_000 }).toEqual(['migration-start', 'migration-failed', 'force']);
+      const charts = await page.locator('[data-testid^="chart-"]').count();
+      expect(charts).toBeGreaterThan(3);
+      expect(await page.locator('[data-marker-kind="force"]').count()).toBe(charts);
+      expect(await page.locator('[data-marker-kind="migration-failed"]').first().getAttribute('title')).toMatch(/shop production: Migration failed \(MIGRATION_FAILED\)/);
+      await page.waitForTimeout(1500);
+      const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
+      await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
+      await page.screenshot({ path: path.join(screenshots, 'health-markers.png') });
+      await page.setViewportSize({ width: 1440, height: 900 });
+      expect(problems).toEqual([]);
+    });
   });
 }

@@ -7,6 +7,7 @@ import type { Point } from '../health/series-buffer';
 import type { Threshold } from '../health/thresholds';
 import { useElementWidth } from '../hooks/use-element-width';
 import { reportChartWidth } from '../store/health-actions';
+import { ChartMarkers } from './ChartMarkers';
 import { ChartOverlay, plotBox } from './ChartOverlay';
 
 export interface ChartLine {
@@ -70,6 +71,7 @@ export function TimeChart(props: Props) {
         {width > 0 && (
           <>
             <ChartBody {...props} width={width} height={height} />
+            <ChartMarkers width={width} height={height} window={props.window} />
             <ChartOverlay width={width} height={height} window={props.window} lines={props.lines} formatValue={props.formatValue} onZoom={props.onZoom} />
           </>
         )}

@@ -6,6 +6,7 @@ import { setApi } from './core-api';
 import { onMonitorState, releaseAllOnExit, resyncTargets } from './health-actions';
 import { useHealthStore } from './health-store';
 import { useLinkStore } from './link-store';
+import { useMarkersStore } from './markers-store';
 import { useProfilesStore } from './profiles-store';
 import { useSandboxStore } from './sandbox-store';
 import { useUiStore } from './ui-store';
@@ -23,7 +24,7 @@ export function bindCore(core: Core): void {
   };
 
   const loadAll = async () => {
-    await Promise.all([useAppInfoStore.getState().load(), useProfilesStore.getState().refresh(), useSandboxStore.getState().load()]);
+    await Promise.all([useAppInfoStore.getState().load(), useProfilesStore.getState().refresh(), useSandboxStore.getState().load(), useMarkersStore.getState().load()]);
     const ui = useUiStore.getState();
     const first = useProfilesStore.getState().summaries[0];
     if (ui.selection.kind === 'none' && first) ui.select({ kind: 'profile', id: first.profile.id });
@@ -60,6 +61,7 @@ export function bindCore(core: Core): void {
   });
 
   core.api.on('monitor/sample', (sample) => useHealthStore.getState().applySample(sample));
+  core.api.on('monitor/marker', (marker) => useMarkersStore.getState().add(marker));
   core.api.on('monitor/state', onMonitorState);
   window.addEventListener('pagehide', releaseAllOnExit);
 
