@@ -20,7 +20,10 @@ export interface CoreOptions {
 }
 
 export interface Core {
-  dispatch(method: string, input: unknown): Promise<CallOutcome>;
+  /** `clientId` names the calling cockpit (a browser tab, the app's window) for per-client state. */
+  dispatch(method: string, input: unknown, clientId?: string): Promise<CallOutcome>;
+  /** The client went away: what it subscribed to is released. */
+  clientGone(clientId: string): Promise<void>;
   events: EventBus;
   log: Logger;
   services: Services;
@@ -42,7 +45,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 
   let stopping: Promise<void> | undefined;
   return {
-    dispatch: (method, input) => dispatch(method, input, ctx),
+    dispatch: (method, input, clientId) => dispatch(method, input, clientId ? { ...ctx, clientId } : ctx),
+    clientGone: (clientId) => services.subscriptions.release(clientId),
     events,
     log,
     services,

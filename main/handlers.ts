@@ -64,8 +64,8 @@ export function createHandlers(s: Services): Handlers {
       return { ok: true as const };
     },
 
-    'monitor/start': async ({ profileId, intervalMs, longRunningMs }) => s.monitor.start(profileId, { intervalMs, longRunningMs }),
-    'monitor/stop': async ({ profileId }) => (await s.monitor.stop(profileId)) ?? null,
+    'monitor/start': async ({ profileId, intervalMs, longRunningMs }, ctx) => s.subscriptions.start(ctx.clientId ?? 'local', profileId, { intervalMs, longRunningMs }),
+    'monitor/stop': async ({ profileId }, ctx) => (await s.subscriptions.stop(ctx.clientId ?? 'local', profileId)) ?? null,
     'monitor/states': async () => s.monitor.states(),
     'monitor/latest': async ({ profileId }) => s.monitor.latest(profileId),
     'monitor/series': async ({ profileId, keys, from, to, points }) => s.monitor.series(profileId, keys, { from, to, points }),

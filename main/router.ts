@@ -9,6 +9,8 @@ import type { Logger } from './log';
 export interface CallContext {
   transport: 'electron' | 'host' | 'cli';
   watchOnly: boolean;
+  /** Which cockpit called (a browser tab, the app's window): subscriptions are kept per client. */
+  clientId?: string;
 }
 
 export type Handlers = {

@@ -10,6 +10,7 @@ import { PlanService } from './analysis/plan-service';
 import { MigrationService } from './migrations/migration-service';
 import { EventMarkers } from './monitor/event-markers';
 import { MonitorService } from './monitor/monitor-service';
+import { MonitorSubscriptions } from './monitor/monitor-subscriptions';
 import { Phase0Service } from './phases/phase0/phase0-service';
 import { samplers } from './monitor/samplers';
 import { ProfileStore } from './profiles/profile-store';
@@ -37,6 +38,8 @@ export interface Services {
   connections: ConnectionManager;
   sandbox: SandboxService;
   monitor: MonitorService;
+  /** Which client watches which target (monitor/start and monitor/stop go through it). */
+  subscriptions: MonitorSubscriptions;
   markers: EventMarkers;
   migrations: MigrationService;
   phase0: Phase0Service;
@@ -84,6 +87,7 @@ export function createServices(o: ServicesOptions): Services {
     connections,
     sandbox,
     monitor,
+    subscriptions: new MonitorSubscriptions(monitor),
     markers,
     migrations,
     phase0,

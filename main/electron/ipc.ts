@@ -56,7 +56,8 @@ export function registerCallHandler(core: Promise<Core>, mainWindow: () => Brows
         hint: 'Quit and start Flightdeck again; the terminal or the system log shows what failed.',
       });
     }
-    return ready.dispatch(method, input);
+    // One window, one client: its subscriptions are the window's.
+    return ready.dispatch(method, input, 'app-window');
   });
   return () => ipcMain.removeHandler(callChannel);
 }

@@ -127,6 +127,8 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
   const sockets = new Set<WebSocket>();
   wss.on('connection', (ws: WebSocket) => {
     sockets.add(ws);
+    // Each browser tab is a client of its own: its subscriptions end when its socket does.
+    const clientId = `tab-${randomBytes(6).toString('hex')}`;
     const send = (m: ServerMessage) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
     };
@@ -139,12 +141,13 @@ export async function startHost(opts: HostOptions): Promise<RunningHost> {
         opts.core.log.warn('host', 'dropped a malformed message from the browser');
         return;
       }
-      const outcome = await opts.core.dispatch(msg.method, msg.input);
+      const outcome = await opts.core.dispatch(msg.method, msg.input, clientId);
       send(outcome.ok ? { type: 'result', id: msg.id, ok: true, result: outcome.result } : { type: 'result', id: msg.id, ok: false, error: outcome.error });
     });
     ws.on('close', () => {
       unsubscribe();
       sockets.delete(ws);
+      void opts.core.clientGone(clientId);
     });
   });
 
