@@ -2,6 +2,7 @@
 // table, whether it rewrites or scans, what it blocks; lint findings with their safe rewrites; the
 // real locks a trace saw.
 import { z } from 'zod';
+import { setProblem } from './migrations';
 
 /** PostgreSQL's table lock modes, weakest first (the order of the docs' table). */
 export const pgLockModes = [
@@ -152,6 +153,8 @@ export const planReport = z.object({
   engine: z.enum(['postgres', 'mysql', 'mongodb']),
   migrations: z.array(migrationPlan),
   counts: z.object({ error: z.number().int(), warning: z.number().int(), info: z.number().int(), silenced: z.number().int(), statements: z.number().int(), unparsed: z.number().int(), unparsedStatements: z.number().int() }),
+  /** What reading the folder found (empty files, gaps, files that are not migrations). */
+  problems: z.array(setProblem),
   traced: z.boolean(),
   estimated: z.boolean(),
   strategy: strategyRecommendation.nullable(),

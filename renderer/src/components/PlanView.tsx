@@ -88,6 +88,12 @@ export function PlanView({ summary }: Props) {
               {plan.traced ? ' · traced on a scratch copy of staging' : ''}
             </span>
           </div>
+          {plan.problems.map((p, i) => (
+            <div key={`p${i}`} className={`plan-note small ${p.severity}`}>
+              {p.file ? <span className="mono">{p.file}{p.line ? `:${p.line}` : ''}: </span> : null}
+              {p.message}
+            </div>
+          ))}
           {plan.notes.map((n, i) => (
             <div key={i} className="plan-note small">
               {n}
