@@ -68,7 +68,7 @@ function run(file: string, args: string[], env: Record<string, string>, signal?:
 /** Why the server may lock a table the static table cannot name: facts the statement alone does
  * not hold (which table a foreign key references), checked against the trace. */
 function explainExtraLock(s: StatementAnalysis, table: string, mode: PgLockMode): string | null {
-  if (s.command === 'DO block' || s.command === 'CALL') return `the code the ${s.command === 'CALL' ? 'procedure' : 'DO block'} runs took it (the static table cannot see inside code; the trace is the answer)`;
+  if (s.command === 'CALL' || (s.command === 'DO block' && s.notes.some((n) => /dynamic statement|known only from the trace/.test(n)))) return `the code the ${s.command === 'CALL' ? 'procedure' : 'DO block'} runs took it (dynamic or opaque code: the trace is the answer)`;
   if (s.command.startsWith('DROP TABLE') && mode === 'AccessExclusiveLock') return `${table} is referenced by a foreign key of the dropped table, and dropping the key takes ACCESS EXCLUSIVE on ${table} too: its readers and writers wait`;
   if (/VALIDATE CONSTRAINT/.test(s.command) && mode === 'RowShareLock') return `${table} is the table the validated foreign key references (ROW SHARE while the rows are checked)`;
   if (/^ALTER TABLE/.test(s.command) && mode === 'AccessExclusiveLock' && /DROP (COLUMN|CONSTRAINT)/.test(s.command)) return `${table} is referenced by a foreign key the statement drops`;

@@ -2,6 +2,7 @@
 // levels (Explicit Locking, 13.3.1) and ALTER TABLE's notes per sub-command: the lock on each table,
 // whether the table is rewritten or scanned in full while it is held, and so what the application's
 // own statements wait for. The trace (postgres-lock-trace.ts) checks these answers on a real server.
+import { parsePlPgSQLSync, parseSync } from 'libpg-query';
 import { pgLockModes, type BlockLevel, type PgLockMode, type StatementClass, type TableLock } from '../../shared/plan';
 
 type Node = Record<string, unknown>;
@@ -409,7 +410,7 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
     case 'DoStmt':
       out.command = 'DO block';
       out.class = 'data-transformation';
-      out.notes.push('a DO block runs code: its locks are known only from the trace');
+      analyseDoBlock(node, out);
       break;
     case 'CallStmt':
       out.command = 'CALL';
@@ -444,4 +445,76 @@ export function analysePostgresStatement(kind: string, node: Node): StaticAnalys
   out.rewrites = [...new Set(out.rewrites)];
   out.scans = [...new Set(out.scans.filter((t) => !out.rewrites.includes(t)))];
   return out;
+}
+
+/**
+ * A DO block's PL/pgSQL, parsed with PostgreSQL's own PL/pgSQL parser (libpg-query wraps it as a
+ * function): the SQL statements in it are analysed like top-level ones, and their locks, rewrites
+ * and scans become the block's. Statements inside a loop run once per iteration; dynamic SQL
+ * (EXECUTE) cannot be seen, and the notes say so.
+ */
+function analyseDoBlock(node: Node, out: StaticAnalysis): void {
+  const args = (node.args as { DefElem?: { defname?: string; arg?: { String?: { sval?: string } } } }[] | undefined) ?? [];
+  const body = args.find((a) => a.DefElem?.defname === 'as')?.DefElem?.arg?.String?.sval;
+  const language = args.find((a) => a.DefElem?.defname === 'language')?.DefElem?.arg?.String?.sval ?? 'plpgsql';
+  if (body === undefined || language.toLowerCase() !== 'plpgsql') {
+    out.notes.push(`a DO block in ${language}: its locks are known only from the trace`);
+    return;
+  }
+  let tag = 'fd_body';
+  while (body.includes(`$${tag}$`)) tag += '_';
+  let parsed: unknown;
+  try {
+    parsed = parsePlPgSQLSync(`CREATE FUNCTION fd_do_block() RETURNS void LANGUAGE plpgsql AS $${tag}$${body}$${tag}$`);
+  } catch (e) {
+    out.notes.push(`the DO block's PL/pgSQL does not parse (${(e as Error).message}): its locks are known only from the trace`);
+    return;
+  }
+  const inner: { query: string; loop: boolean }[] = [];
+  let dynamic = 0;
+  const visit = (n: unknown, loop: boolean): void => {
+    if (Array.isArray(n)) {
+      for (const x of n) visit(x, loop);
+      return;
+    }
+    if (!n || typeof n !== 'object') return;
+    for (const [k, v] of Object.entries(n as Node)) {
+      if (k === 'PLpgSQL_stmt_execsql') {
+        const q = (v as { sqlstmt?: { PLpgSQL_expr?: { query?: string } } }).sqlstmt?.PLpgSQL_expr?.query;
+        if (q) inner.push({ query: q, loop });
+      } else if (k === 'PLpgSQL_stmt_dynexecute' || k === 'PLpgSQL_stmt_dynfors') {
+        dynamic++;
+      }
+      visit(v, loop || /^PLpgSQL_stmt_(loop|while|fori|fors|forc|foreach_a)$/.test(k));
+    }
+  };
+  visit(parsed, false);
+  const classes: StatementClass[] = [];
+  for (const { query, loop } of inner) {
+    let stmts: { stmt: Record<string, Node> }[];
+    try {
+      stmts = ((parseSync(query) as { stmts?: { stmt: Record<string, Node> }[] }).stmts ?? []);
+    } catch {
+      continue;
+    }
+    for (const st of stmts) {
+      const kind = Object.keys(st.stmt)[0]!;
+      const a = analysePostgresStatement(kind, st.stmt[kind]!);
+      out.locks.push(...a.locks);
+      out.rewrites.push(...a.rewrites);
+      out.scans.push(...a.scans);
+      out.changes.push(...a.changes);
+      classes.push(a.class);
+      if (['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(kind) && a.locks[0]) out.changes.push({ kind: 'dml-in-code', table: a.locks[0].table });
+      const firstLine = query.replace(/\s+/g, ' ').trim();
+      out.notes.push(`inside: ${a.command}${a.locks[0] ? ` on ${a.locks[0].table}` : ''}${loop ? ' (in a loop: once per iteration)' : ''}: ${firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine}`);
+      for (const n of a.notes) out.notes.push(`inside: ${n}`);
+    }
+  }
+  if (dynamic) out.notes.push(`${dynamic} dynamic statement(s) (EXECUTE …) in the block cannot be analysed statically: the trace shows what they lock`);
+  if (classes.includes('backward-incompatible')) out.class = 'backward-incompatible';
+  else if (!classes.includes('data-transformation') && classes.length && !dynamic) out.class = classes.includes('backward-compatible') ? 'backward-compatible' : 'other';
+  const byTable = new Map<string, PgLockMode>();
+  for (const l of out.locks) byTable.set(l.table, byTable.has(l.table) ? strongest(byTable.get(l.table)!, l.lock) : l.lock);
+  out.locks = [...byTable].map(([table, lock]) => ({ table, lock }));
 }

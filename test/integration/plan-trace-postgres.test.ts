@@ -67,6 +67,7 @@ const forms: string[] = [
   "alter type mood add value 'glad'",
   "set lock_timeout = '2s'",
   'do $$ begin update items set stock_keeping_unit = upper(stock_keeping_unit) where stock_keeping_unit is not null; end $$',
+  "do $$ begin execute 'update items set order_id = order_id'; end $$",
   'create index concurrently items_order on items (order_id)',
 ];
 
@@ -74,7 +75,7 @@ const forms: string[] = [
 const explained: Record<string, RegExp> = {
   'alter table items validate constraint items_order_fk': /RowShareLock on orders: orders is the table the validated foreign key references/,
   'drop table refunds': /orders is referenced by a foreign key of the dropped table/,
-  'do $$ begin update items set stock_keeping_unit = upper(stock_keeping_unit) where stock_keeping_unit is not null; end $$': /RowExclusiveLock on items: the code the DO block runs took it/,
+  'do $$ begin execute \'update items set order_id = order_id\'; end $$': /RowExclusiveLock on items: the code the DO block runs took it \(dynamic or opaque code/,
   'alter table customers alter column email type varchar(100)': /did not rewrite it: the type change is binary-coercible/,
   'alter table customers alter column email type text': /did not rewrite it: the type change is binary-coercible/,
   'alter table orders alter column id type bigint': /did not rewrite it: the type change is binary-coercible/,

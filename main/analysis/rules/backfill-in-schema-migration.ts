@@ -112,12 +112,14 @@ export const backfillInSchemaMigration: Rule = {
   engines: ['postgres'],
   examples: {
     bad: [
+      "DO $$ DECLARE r record; BEGIN FOR r IN SELECT id FROM posts LOOP UPDATE posts SET props = '{}' WHERE id = r.id; END LOOP; END $$;",
       "ALTER TABLE users ADD COLUMN status text;\nUPDATE users SET status = 'active' WHERE status IS NULL;",
       "UPDATE orders SET currency = 'EUR';",
       'ALTER TABLE events ADD COLUMN archived boolean;\nDELETE FROM events WHERE created_at < now() - interval \'2 years\';',
       "ALTER TABLE orders ADD COLUMN archived_at timestamptz;\nINSERT INTO orders_archive SELECT * FROM orders WHERE created_at < '2020-01-01';",
     ],
     good: [
+      "DO $$ BEGIN RAISE NOTICE 'nothing to change'; END $$;",
       "UPDATE settings SET value = 'on' WHERE key = 'new_checkout';",
       "CREATE TABLE order_statuses (code text PRIMARY KEY, label text NOT NULL);\nINSERT INTO order_statuses (code, label) VALUES ('new', 'New'), ('paid', 'Paid');",
       "UPDATE users SET plan = 'pro' WHERE id IN (SELECT user_id FROM subscriptions WHERE tier = 3);",
@@ -127,6 +129,17 @@ export const backfillInSchemaMigration: Rule = {
   },
   checkStatement(ctx) {
     const { statement: s, statements } = ctx;
+    if (s.kind === 'DoStmt') {
+      // A backfill written as a DO block: the statements PL/pgSQL runs are in the analysis.
+      const tables = [...new Set(ctx.analysis.changes.filter((c) => c.kind === 'dml-in-code').map((c) => c.table))].filter((t) => !ctx.createdEarlier.has(t) && !createdBefore(statements, ctx.index).tables.has(t));
+      if (tables.length === 0) return [];
+      return [
+        {
+          message: `The DO block changes rows of ${tables.join(', ')} in one transaction${ctx.analysis.notes.some((n) => /in a loop/.test(n)) ? ', in a loop' : ''}: every changed row stays locked until it commits, and nothing shows its progress.`,
+          rewrite: 'Move the data change out of the schema migration into a batched job: a loop over primary-key ranges that commits each batch (a PROCEDURE with COMMIT, CALLed outside a transaction, or a script), logging progress, resumable from the last committed key.',
+        },
+      ];
+    }
     if (!['UpdateStmt', 'DeleteStmt', 'InsertStmt', 'MergeStmt'].includes(s.kind)) return [];
     const table = relName(s.node.relation as RangeVar);
     if (ctx.createdEarlier.has(table) || createdBefore(statements, ctx.index).tables.has(table)) return [];
