@@ -75,6 +75,11 @@ export function createHandlers(s: Services): Handlers {
       return { filename: `${profile.name.replace(/[^\w.-]+/g, '_')}-${stamp(from)}-${stamp(to)}.csv`, csv: s.monitor.csv(profileId, keys, from, to) };
     },
     'monitor/markers': async ({ from, to }) => s.markers.list(from, to),
+    'monitor/save-baseline': async ({ profileId }) => s.baselines.capture(profileId, s.monitor.session(profileId)),
+    'monitor/baseline': async ({ profileId }) => {
+      await s.baselines.get(profileId);
+      return s.baselines.describe(profileId);
+    },
     'monitor/signal-backend': async ({ profileId, pid, action, confirm }) =>
       signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, action, confirm }, s.log),
 

@@ -11,6 +11,7 @@ import { MigrationService } from './migrations/migration-service';
 import { EventMarkers } from './monitor/event-markers';
 import { MonitorService } from './monitor/monitor-service';
 import { MonitorSubscriptions } from './monitor/monitor-subscriptions';
+import { StatementBaselines } from './monitor/statement-baselines';
 import { Phase0Service } from './phases/phase0/phase0-service';
 import { samplers } from './monitor/samplers';
 import { ProfileStore } from './profiles/profile-store';
@@ -40,6 +41,7 @@ export interface Services {
   monitor: MonitorService;
   /** Which client watches which target (monitor/start and monitor/stop go through it). */
   subscriptions: MonitorSubscriptions;
+  baselines: StatementBaselines;
   markers: EventMarkers;
   migrations: MigrationService;
   phase0: Phase0Service;
@@ -58,6 +60,7 @@ export function createServices(o: ServicesOptions): Services {
   };
   const hostKeys = new HostKeyPolicy({ defaultKnownHostsFile: o.knownHostsFile ?? defaultKnownHostsFile() });
   const connections = new ConnectionManager({ profiles, secrets, hostKeys, events: o.events, log: o.log });
+  const baselines = new StatementBaselines(path.join(o.dataDir, 'baselines'));
   const monitor = new MonitorService({
     profiles,
     resolveSecrets: (id) => connections.resolveSecrets(id),
@@ -65,6 +68,7 @@ export function createServices(o: ServicesOptions): Services {
     events: o.events,
     log: o.log,
     samplers,
+    baselines,
   });
   const resolveSecrets = (id: string) => connections.resolveSecrets(id);
   const markers = new EventMarkers(o.events);
@@ -88,6 +92,7 @@ export function createServices(o: ServicesOptions): Services {
     sandbox,
     monitor,
     subscriptions: new MonitorSubscriptions(monitor),
+    baselines,
     markers,
     migrations,
     phase0,

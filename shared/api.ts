@@ -193,6 +193,18 @@ export const calls = {
     mutates: false,
     doc: 'The series of a time range at full resolution, as CSV.',
   }),
+  'monitor/save-baseline': call({
+    input: z.object({ profileId: z.string() }),
+    output: z.object({ profileId: z.string(), capturedAt: z.string(), statements: z.number().int(), file: z.string() }),
+    mutates: false,
+    doc: 'Save every statement\'s mean time now as the baseline the Statements panel compares against (statistics are never reset).',
+  }),
+  'monitor/baseline': call({
+    input: z.object({ profileId: z.string() }),
+    output: z.object({ profileId: z.string(), capturedAt: z.string(), statements: z.number().int(), file: z.string() }).nullable(),
+    mutates: false,
+    doc: 'When the profile\'s statement baseline was saved, if it was.',
+  }),
   'monitor/markers': call({
     input: z.object({ from: z.number().optional(), to: z.number().optional() }),
     output: z.array(monitorEventSchema),

@@ -146,6 +146,115 @@ export const statementsPanelSchema = z.object({
 });
 export type StatementsPanel = z.infer<typeof statementsPanelSchema>;
 
+/** The SSH server's own figures, read over the tunnel's SSH connection from /proc and df (only for
+ * profiles that go through SSH). Read beside the database sample, never inside its time: a sample
+ * carries the last host reading there is, so `readAt` may be older than the sample's time. */
+export const hostPanelSchema = z.object({
+  /** The SSH server the figures describe (behind a jump host, the last hop). */
+  host: z.string(),
+  /** Epoch ms of the reading the figures come from; null until the first good reading. */
+  readAt: z.number().nullable(),
+  /** The last read failed, or the host cannot be read at all: why. The figures are then the last
+   * good reading's (or null), shown greyed, and not charted. */
+  error: z.object({ message: z.string(), hint: z.string().optional() }).optional(),
+  /** Logical CPUs (cpuN lines of /proc/stat). */
+  cpus: z.number().int().nullable(),
+  /** Shares of CPU time between the last two readings, in %; null on the first reading. */
+  cpu: z
+    .object({ usedPct: z.number(), userPct: z.number(), systemPct: z.number(), iowaitPct: z.number(), stealPct: z.number() })
+    .nullable(),
+  load1: z.number().nullable(),
+  load5: z.number().nullable(),
+  load15: z.number().nullable(),
+  /** usedPct is of MemTotal less MemAvailable: what the kernel cannot hand out without swapping. */
+  mem: z.object({ totalBytes: z.number(), availableBytes: z.number(), usedPct: z.number() }).nullable(),
+  swap: z.object({ totalBytes: z.number(), usedBytes: z.number() }).nullable(),
+  /** The file system holding the database's data directory (df -Pk): free is what a non-root
+   * process can still write, and usedPct is df's Capacity (used of used + available). */
+  disk: z
+    .object({
+      /** The path measured: the data directory, or / when it could not be found out. */
+      path: z.string(),
+      dataDirectory: z.boolean(),
+      /** Why / was measured instead of the data directory. */
+      note: z.string().optional(),
+      filesystem: z.string(),
+      mountedOn: z.string(),
+      sizeBytes: z.number(),
+      freeBytes: z.number(),
+      usedPct: z.number(),
+    })
+    .nullable(),
+});
+export type HostPanel = z.infer<typeof hostPanelSchema>;
+
+/** One of the largest tables. Sizes are bytes; null is what the engine (or this reading) cannot say. */
+export const storageTableSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  /** The table's own data: the heap (PostgreSQL), DATA_LENGTH (MySQL: the clustered index). */
+  tableBytes: z.number(),
+  indexBytes: z.number(),
+  /** PostgreSQL's TOAST table and its index (0 on MySQL). */
+  toastBytes: z.number(),
+  totalBytes: z.number(),
+  /** Estimated live rows: n_live_tup (PostgreSQL), TABLE_ROWS (MySQL, an InnoDB estimate). */
+  liveRows: z.number().nullable(),
+  /** n_dead_tup; null on MySQL, whose purge removes old row versions by itself. */
+  deadRows: z.number().nullable(),
+  /** deadRows / (liveRows + deadRows), 0–1. */
+  deadRatio: z.number().nullable(),
+  /** Space a rewrite would give back, estimated: statistics-based bloat (PostgreSQL), DATA_FREE (MySQL). */
+  bloatBytes: z.number().nullable(),
+  /** bloatBytes as a share (0–1) of the table's data (PostgreSQL: heap and TOAST; MySQL: data, indexes and free space). */
+  bloatRatio: z.number().nullable(),
+  /** Epoch ms of the last manual and automatic VACUUM and ANALYZE (PostgreSQL only). */
+  lastVacuum: z.number().nullable(),
+  lastAutovacuum: z.number().nullable(),
+  lastAnalyze: z.number().nullable(),
+  lastAutoanalyze: z.number().nullable(),
+});
+export type StorageTable = z.infer<typeof storageTableSchema>;
+
+export const unusedIndexSchema = z.object({
+  schema: z.string(),
+  table: z.string(),
+  name: z.string(),
+  /** null when the server would not say (MySQL without SELECT on mysql.innodb_index_stats). */
+  bytes: z.number().nullable(),
+});
+
+/** Table and index sizes, dead tuples, bloat and unused indexes. Read on its own cadence (every
+ * `intervalMs`, 60 s by default), beside the live samples and never inside their time: every sample
+ * carries the last reading, so `readAt` is usually older than the sample. */
+export const storagePanelSchema = z.object({
+  /** Epoch ms of the reading shown; null until the first one succeeds. */
+  readAt: z.number().nullable(),
+  /** How long that reading took. */
+  durationMs: z.number().nullable(),
+  /** How often storage is read. */
+  intervalMs: z.number(),
+  /** Where the sizes come from and how current they are (it differs between engines). */
+  sizeSource: z.string(),
+  /** The largest tables by total size, largest first. */
+  tables: z.array(storageTableSchema),
+  /** Tables whose sizes were not read this time because a DDL held a lock on them, and why. */
+  skipped: z.array(z.object({ schema: z.string(), name: z.string(), reason: z.string() })),
+  /** Indexes no scan has used since `indexStatsSince`, excluding unique and primary-key ones, largest first. */
+  unusedIndexes: z.array(unusedIndexSchema),
+  /** How many unused indexes there are in all (the list may be cut). */
+  unusedIndexCount: z.number().int(),
+  /** Since when index use is counted (statistics reset, server start); null when unknown. */
+  indexStatsSince: z.number().nullable(),
+  /** What to keep in mind about the unused-index list (e.g. a replica counts only its own scans). */
+  unusedIndexesNote: z.string().optional(),
+  /** Unused indexes could not be found, or their sizes read: why, and what would fix it. */
+  unusedIndexesHint: z.string().optional(),
+  /** The last reading failed or was cut short; what is shown is the reading before it (if any). */
+  error: z.object({ message: z.string(), hint: z.string().optional(), at: z.number() }).optional(),
+});
+export type StoragePanel = z.infer<typeof storagePanelSchema>;
+
 export const sampleSchema = z.object({
   profileId: z.string(),
   engine: z.enum(engines),
@@ -158,6 +267,8 @@ export const sampleSchema = z.object({
   replication: replicationPanelSchema.optional(),
   activity: activityPanelSchema.optional(),
   statements: statementsPanelSchema.optional(),
+  host: hostPanelSchema.optional(),
+  storage: storagePanelSchema.optional(),
   errors: z.array(panelErrorSchema),
 });
 export type Sample = z.infer<typeof sampleSchema>;
@@ -179,6 +290,10 @@ export const seriesKeys = [
   'activity.longRunning',
   'activity.idleInTransaction',
   'sample.durationMs',
+  'host.cpuPct',
+  'host.load1',
+  'host.memUsedPct',
+  'host.diskUsedPct',
 ] as const;
 export type SeriesKey = (typeof seriesKeys)[number];
 
@@ -208,6 +323,7 @@ export function seriesValues(s: Sample): Record<SeriesKey, number> {
     return known.length ? Math.max(...known) : s.replication ? 0 : NaN;
   };
   const num = (x: number | null | undefined) => (x === null || x === undefined ? NaN : x);
+  const host = s.host && !s.host.error ? s.host : undefined;
   return {
     'pool.total': num(s.pool?.total),
     'pool.active': num(s.pool?.active),
@@ -224,6 +340,11 @@ export function seriesValues(s: Sample): Record<SeriesKey, number> {
     'activity.longRunning': num(s.activity?.longRunning.length),
     'activity.idleInTransaction': num(s.activity?.idleInTransaction.length),
     'sample.durationMs': s.durationMs,
+    // A host reading that failed keeps its last figures for the panel, but they are not new points.
+    'host.cpuPct': host ? num(host.cpu?.usedPct) : NaN,
+    'host.load1': host ? num(host.load1) : NaN,
+    'host.memUsedPct': host ? num(host.mem?.usedPct) : NaN,
+    'host.diskUsedPct': host ? num(host.disk?.usedPct) : NaN,
   };
 }
 

@@ -12,8 +12,11 @@ import type { HostKeyPolicy } from '../connections/ssh/host-keys';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { ProfileStore } from '../profiles/profile-store';
+import { HostSampler, readDataDirectory, sampleWithHost } from './host-sampler';
 import type { Sampler, SamplerFactory } from './sampler';
 import { SeriesStore } from './series-store';
+import { defaultStorageIntervalMs, defaultStorageOptions, StorageSchedule, type StorageReader, type StorageReaderFactory } from './storage';
+import { storageReaders } from './storage-readers';
 
 /** The monitor must never be the outage: it gives up on a statement or a lock long before a person would notice. */
 export const monitorSessionLimits = { statementTimeoutMs: 2_000, lockTimeoutMs: 100 };
@@ -21,6 +24,8 @@ export const monitorSessionLimits = { statementTimeoutMs: 2_000, lockTimeoutMs: 
 export interface MonitorOptions {
   intervalMs: number;
   longRunningMs: number;
+  /** How often the storage panel (sizes, bloat, unused indexes) is read; 60 s unless given. */
+  storageIntervalMs?: number;
 }
 
 interface Target {
@@ -32,6 +37,11 @@ interface Target {
   latest?: Sample;
   conn?: OpenConnection;
   sampler?: Sampler;
+  /** The storage panel's reader (on the monitoring session) and its slower schedule. */
+  storageReader?: StorageReader;
+  storage?: StorageSchedule;
+  /** Host figures over the tunnel's SSH connection, when the profile goes through SSH. */
+  host?: HostSampler;
   timer?: NodeJS.Timeout;
   inFlight: boolean;
   stopped: boolean;
@@ -50,13 +60,17 @@ export class MonitorService {
       events: EventBus;
       log: Logger;
       samplers: Partial<Record<Engine, SamplerFactory>>;
+      /** Storage panel readers per engine (the built-in ones unless given). */
+      storageReaders?: Partial<Record<Engine, StorageReaderFactory>>;
+      /** Saved statement baselines, per profile (the Statements panel compares against them). */
+      baselines?: { get(profileId: string): Promise<ReadonlyMap<string, number>> };
     },
   ) {}
 
   async start(profileId: string, opts: MonitorOptions): Promise<MonitorState> {
     const existing = this.targets.get(profileId);
     if (existing && !existing.stopped) {
-      if (existing.opts.intervalMs === opts.intervalMs && existing.opts.longRunningMs === opts.longRunningMs) return existing.state;
+      if (existing.opts.intervalMs === opts.intervalMs && existing.opts.longRunningMs === opts.longRunningMs && existing.opts.storageIntervalMs === opts.storageIntervalMs) return existing.state;
       await this.stop(profileId);
     }
     const profile = await this.deps.profiles.get(profileId);
@@ -70,6 +84,7 @@ export class MonitorService {
       state: { profileId, state: 'starting', intervalMs: opts.intervalMs, lastGoodAt: null },
       series: existing?.series ?? new SeriesStore(),
       latest: existing?.latest,
+      storage: new StorageSchedule(opts.storageIntervalMs ?? defaultStorageIntervalMs),
       inFlight: false,
       stopped: false,
       failures: 0,
@@ -122,6 +137,8 @@ export class MonitorService {
     await target.conn?.close();
     target.conn = undefined;
     target.sampler = undefined;
+    target.host = undefined;
+    target.storageReader = undefined;
     this.setState(target, { state: 'stopped' });
     return target.state;
   }
@@ -191,8 +208,12 @@ export class MonitorService {
     target.inFlight = true;
     try {
       if (!target.sampler) await this.connect(target);
-      const sample = await target.sampler!.sample();
+      // The host reading runs beside the database sample and never delays it.
+      const sample = await sampleWithHost(() => target.sampler!.sample(), target.host);
       if (target.stopped) return;
+      // The last storage reading (taken on its own cadence, between samples) rides along.
+      const storage = target.storage?.latest();
+      if (storage) sample.storage = storage;
       target.latest = sample;
       target.series.add(sample);
       target.failures = 0;
@@ -207,6 +228,8 @@ export class MonitorService {
         await target.conn?.close().catch(() => undefined);
         target.conn = undefined;
         target.sampler = undefined;
+        target.host = undefined;
+        target.storageReader = undefined;
       }
       this.deps.log.warn('monitor', `${target.profileId}: sample failed (${err.code}): ${err.message}`);
       this.setState(target, { state: 'stale', lastError: { code: err.code, message: err.message, hint: err.hint } });
@@ -217,6 +240,7 @@ export class MonitorService {
     const backoff = target.failures ? Math.min(10, 2 ** (target.failures - 1)) : 1;
     const next = target.opts.intervalMs * backoff - (Date.now() - started);
     this.schedule(target, Math.max(0, next));
+    this.readStorage(target, Math.max(0, next));
   }
 
   private async connect(target: Target): Promise<void> {
@@ -235,7 +259,28 @@ export class MonitorService {
     }
     target.conn = conn;
     const factory = this.deps.samplers[profile.engine]!;
-    target.sampler = factory(conn.session, { profileId: target.profileId, longRunningMs: target.opts.longRunningMs, topStatements: 20 });
+    const baseline = await this.deps.baselines?.get(target.profileId);
+    target.sampler = factory(conn.session, { profileId: target.profileId, longRunningMs: target.opts.longRunningMs, topStatements: 20, ...(baseline ? { baseline } : {}) });
+    const storageFactory = (this.deps.storageReaders ?? storageReaders)[profile.engine];
+    target.storageReader = storageFactory?.(conn.session, defaultStorageOptions);
+    const tunnel = conn.tunnel;
+    if (tunnel && profile.ssh) {
+      target.host = new HostSampler({
+        host: profile.ssh.host,
+        run: (command, timeoutMs) => tunnel.exec(command, timeoutMs),
+        dataDir: await readDataDirectory(conn.session),
+        log: this.deps.log,
+        profileId: target.profileId,
+      });
+    }
+  }
+
+  /** Reads the storage panel when it is due, on the monitoring session in the time left before the
+   * next sample and time-boxed to it (see storage.ts): never beside a sample, never inside its time. */
+  private readStorage(target: Target, untilNextMs: number): void {
+    const reader = target.storageReader;
+    if (target.stopped || !reader || !target.storage?.due() || target.failures > 0) return;
+    void target.storage.readIfDue(reader, untilNextMs, monitorSessionLimits.statementTimeoutMs);
   }
 
   private setState(target: Target, patch: Partial<MonitorState>): void {

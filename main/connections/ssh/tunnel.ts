@@ -14,6 +14,7 @@ import { FlightdeckError } from '../../../shared/errors';
 import type { SshHop, SshOptions } from '../../../shared/profile';
 import type { Logger } from '../../log';
 import { makeAuthHandler, prepareHopAuth, type HopAuth, type HopRole } from './auth';
+import { execCommand, type ExecResult } from './exec';
 import type { HostKeyCheck, HostKeyPolicy } from './host-keys';
 import { asFlightdeckError, channelFailure, hopError, targetRefused, timeoutError, type Phase } from './tunnel-errors';
 
@@ -49,6 +50,9 @@ export interface SshTunnel {
   readonly localPort: number;
   readonly state: TunnelState;
   close(): Promise<void>;
+  /** Runs one command on the SSH server over the tunnel's own connection, bounded by timeoutMs.
+   * Rejects (SSH_UNREACHABLE) while the connection is down or reconnecting. */
+  exec(command: string, timeoutMs: number): Promise<ExecResult>;
 }
 
 const LOG_SOURCE = 'ssh';
@@ -156,6 +160,17 @@ class Tunnel implements SshTunnel {
 
   get state(): TunnelState {
     return { ...this.current };
+  }
+
+  exec(command: string, timeoutMs: number): Promise<ExecResult> {
+    const link = this.link;
+    if (!link || this.closing || this.current.state !== 'up') {
+      const ssh = this.opts.ssh;
+      return Promise.reject(
+        new FlightdeckError('SSH_UNREACHABLE', `The SSH connection to ${ssh.user}@${ssh.host}:${ssh.port} is not up (${this.current.state}).`, 'Flightdeck reconnects on its own; wait for the tunnel to come back.'),
+      );
+    }
+    return execCommand(link.final, command, timeoutMs);
   }
 
   async open(): Promise<void> {

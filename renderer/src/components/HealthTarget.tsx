@@ -6,11 +6,13 @@ import { defaultChartPoints, useHealthStore, visibleWindow } from '../store/heal
 import { useProfileSummary } from '../store/profiles-store';
 import { ActivityPanel } from './ActivityPanel';
 import { ErrorCallout } from './ErrorCallout';
+import { HostPanel } from './HostPanel';
 import { LocksPanel } from './LocksPanel';
 import { PoolPanel } from './PoolPanel';
 import { ReplicationPanel } from './ReplicationPanel';
 import { StaleBanner } from './StaleBanner';
 import { StatementsPanel } from './StatementsPanel';
+import { StoragePanel } from './StoragePanel';
 import { TargetHeader } from './TargetHeader';
 
 interface Props {
@@ -63,7 +65,9 @@ export function HealthTarget({ profileId, onRemove }: Props) {
           <ReplicationPanel profileId={profileId} replication={shown.replication} error={errorOf('replication')} series={series} window={window} points={points} />
           <LocksPanel profileId={profileId} locks={shown.locks} error={errorOf('locks')} series={series} window={window} points={points} canSignal={!watchOnly} />
           <ActivityPanel profileId={profileId} activity={shown.activity} error={errorOf('activity')} series={series} window={window} points={points} />
-          <StatementsPanel statements={shown.statements} error={errorOf('statements')} />
+          <StatementsPanel profileId={profileId} statements={shown.statements} error={errorOf('statements')} />
+          <StoragePanel storage={shown.storage} engine={shown.engine} at={shown.time} />
+          {shown.host && <HostPanel profileId={profileId} host={shown.host} series={series} window={window} points={points} />}
         </div>
       )}
     </div>

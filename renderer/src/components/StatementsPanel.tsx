@@ -2,15 +2,17 @@ import { memo } from 'react';
 import type { StatementsPanel as Statements } from '../../../shared/monitor';
 import { formatMsValue, formatRate, oneLine } from '../format/health-format';
 import { baselineRatioThreshold, levelOf } from '../health/thresholds';
+import { BaselineControl } from './BaselineControl';
 import { HealthPanel, type PanelError } from './HealthPanel';
 import { StatChip } from './StatChip';
 
 interface Props {
+  profileId: string;
   statements?: Statements;
   error?: PanelError;
 }
 
-export const StatementsPanel = memo(function StatementsPanel({ statements: st, error }: Props) {
+export const StatementsPanel = memo(function StatementsPanel({ profileId, statements: st, error }: Props) {
   const top = st?.top ?? [];
   const busiest = top.reduce((m, r) => Math.max(m, r.totalMsPerSec), 0);
   const hasBaseline = top.some((r) => r.baselineMeanMs !== null);
@@ -25,6 +27,7 @@ export const StatementsPanel = memo(function StatementsPanel({ statements: st, e
           <>
             <StatChip label="tracked" value={st.tracked.toLocaleString('en-US')} />
             <StatChip label="ms/s in top" value={formatMsValue(top.reduce((n, r) => n + r.totalMsPerSec, 0))} title="Server time the listed statements took per second of wall time" />
+            <BaselineControl profileId={profileId} />
           </>
         )
       }

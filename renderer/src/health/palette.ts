@@ -10,4 +10,8 @@ export const lineColors = {
   commits: '#3fb950',
   rollbacks: '#d2a8ff',
   deadlocks: '#ff7b72',
+  cpu: '#4fb3ff',
+  load: '#d2a8ff',
+  memory: '#3fb950',
+  disk: '#79c0ff',
 } as const;

@@ -20,6 +20,10 @@ export const chartedKeys = [
   'activity.commitsPerSec',
   'activity.rollbacksPerSec',
   'activity.deadlocksPerSec',
+  'host.cpuPct',
+  'host.load1',
+  'host.memUsedPct',
+  'host.diskUsedPct',
 ] as const satisfies readonly SeriesKey[];
 export type ChartedKey = (typeof chartedKeys)[number];
 

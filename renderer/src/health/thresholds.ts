@@ -40,6 +40,30 @@ export const longRunningThreshold: Threshold = { warn: 1, critical: 5 };
 /** Mean time against the saved baseline, as a ratio (1.1 = 10 % slower). */
 export const baselineRatioThreshold: Threshold = { warn: 1.1, critical: 1.25 };
 
+/** Storage: dead tuples as a share of a table's rows, and estimated bloat as a share of its size.
+ * A fifth wasted warns (autovacuum is falling behind, or something holds back the xmin horizon);
+ * half is critical (the table is mostly dead weight: every scan reads twice what it needs). */
+export const deadRatioThreshold: Threshold = { warn: 0.2, critical: 0.5 };
+export const bloatRatioThreshold: Threshold = { warn: 0.2, critical: 0.5 };
+
+/** Tables smaller than this are not coloured (neither their cells nor the storage panel): on a few
+ * pages the ratios are noise (one dead row in five is 20 %) and there is nothing worth acting on. */
+export const storageLevelMinBytes = 8 * 1024 * 1024;
+
+/** Host CPU use in %, over the whole machine (all CPUs). */
+export const hostCpuThreshold: Threshold = { warn: 80, critical: 95 };
+
+/** Used % of the file system holding the data directory: a full disk stops the database. */
+export const hostDiskUsedThreshold: Threshold = { warn: 85, critical: 95 };
+
+/** Memory warns when less than this share of it is available (MemAvailable / MemTotal, in %). */
+export const hostMemAvailableWarnPct = 10;
+
+export function memoryLevel(availableBytes: number | null | undefined, totalBytes: number | null | undefined): Level {
+  if (availableBytes === null || availableBytes === undefined || !totalBytes) return 'ok';
+  return (100 * availableBytes) / totalBytes < hostMemAvailableWarnPct ? 'warn' : 'ok';
+}
+
 export function worst(...levels: Level[]): Level {
   if (levels.includes('critical')) return 'critical';
   if (levels.includes('warn')) return 'warn';
