@@ -197,7 +197,7 @@ export async function executeStep(db: PinnedSql, history: MigrationHistory, spec
     const seconds = Math.max(1, Math.ceil(ctx.lockTimeoutMs / 1000));
     await db.query(`SET SESSION lock_wait_timeout = ${seconds}, innodb_lock_wait_timeout = ${seconds}`);
   }
-  await ctx.journal.append('step-start', { version: spec.version, direction: spec.direction, file: spec.file.file, checksum: spec.file.checksum, units: spec.units.map((u) => ({ transactional: u.transactional, statements: u.statements.map((s) => s.line), reason: u.reason })) });
+  await ctx.journal.append('step-start', { version: spec.version, direction: spec.direction, file: spec.file.file, checksum: spec.file.checksum, units: spec.units.map((u) => ({ transactional: u.transactional, statements: u.statements.map((s) => ({ line: s.line, summary: s.summary })), reason: u.reason })) });
 
   if (atomic) {
     await runUnit(spec.units[0]!, async () => {
@@ -220,13 +220,14 @@ export async function executeStep(db: PinnedSql, history: MigrationHistory, spec
     }
     for (const unit of spec.units) {
       const after = applied + unit.statements.length;
+      const unitStarted = performance.now();
       const id = stepId;
       await runUnit(unit, unit.transactional ? () => history.stepProgress(id, after) : null);
       applied = after;
       // A statement that committed on its own is recorded right after it; a crash in between is
       // the one moment the record can lag by one statement, and the journal says which.
       if (!unit.transactional) await history.stepProgress(stepId, applied);
-      await ctx.journal.append('unit-done', { version: spec.version, statementsInEffect: applied });
+      await ctx.journal.append('unit-done', { version: spec.version, statementsInEffect: applied, durationMs: Math.round((performance.now() - unitStarted) * 10) / 10 });
       ctx.onUnit?.(applied, all.length);
     }
     await db.query(begin);

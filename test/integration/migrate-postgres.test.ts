@@ -237,6 +237,10 @@ describeWith('postgres', 'migration runner on PostgreSQL', (server) => {
     const journal = await readJournal(result.journalFile);
     expect(journal.filter((j) => j.type === 'lock-retry').length).toBe(result.steps[0]!.lockRetries);
     expect(journal[journal.length - 1]!.type).toBe('run-done');
+    // The journal names every statement it ran, and times the step.
+    const start = journal.find((j) => j.type === 'step-start' && j.version === 2) as unknown as { units: { statements: { line: number; summary: string }[] }[] };
+    expect(start.units[0]!.statements[0]).toEqual({ line: 1, summary: 'alter table busy add column flag boolean' });
+    expect(journal.find((j) => j.type === 'step-done' && j.version === 2)).toMatchObject({ statements: 1, lockRetries: result.steps[0]!.lockRetries, durationMs: expect.any(Number) });
   });
 
   it('gives up after the configured attempts with a clear error, leaving the database as it was', async () => {
