@@ -33,7 +33,7 @@ function functionSignature(node: Node): string {
  * [] for statements with nothing to undo (SET, BEGIN/COMMIT, SELECT). */
 export function inverseOf(s: PgStatement): string[] {
   const n = s.node;
-  const todo = (why: string) => [`-- BY HAND (line ${s.line}, ${statementSummary(s.text, 70)}): ${why}`];
+  const byHand = (why: string) => [`-- BY HAND (line ${s.line}, ${statementSummary(s.text, 70)}): ${why}`];
   switch (s.kind) {
     case 'VariableSetStmt':
     case 'TransactionStmt':
@@ -47,12 +47,12 @@ export function inverseOf(s: PgStatement): string[] {
       return [`DROP ${n.objtype === 'OBJECT_MATVIEW' ? 'MATERIALIZED VIEW' : 'TABLE'} ${n.if_not_exists ? 'IF EXISTS ' : ''}${rv(rel)};`];
     }
     case 'IndexStmt': {
-      if (typeof n.idxname !== 'string') return todo('the index has no name, so PostgreSQL generated one: name it in the up to drop it by name here');
+      if (typeof n.idxname !== 'string') return byHand('the index has no name, so PostgreSQL generated one: name it in the up to drop it by name here');
       const rel = n.relation as RangeVar;
       return [`DROP INDEX ${n.concurrent ? 'CONCURRENTLY ' : ''}IF EXISTS ${qualified(relName({ ...(rel.schemaname ? { schemaname: rel.schemaname } : {}), relname: n.idxname }))};`];
     }
     case 'AlterTableStmt': {
-      if (n.objtype !== 'OBJECT_TABLE') return todo('write its inverse by hand');
+      if (n.objtype !== 'OBJECT_TABLE') return byHand('write its inverse by hand');
       const actions: string[] = [];
       const lost: string[] = [];
       const cmds = ((n.cmds as { AlterTableCmd: Node }[] | undefined) ?? []).map((c) => c.AlterTableCmd);
@@ -80,7 +80,7 @@ export function inverseOf(s: PgStatement): string[] {
       }
       return [
         ...(actions.length ? [`ALTER TABLE ${rv(n.relation)} ${actions.join(', ')};`] : []),
-        ...(lost.length ? todo(`the old state of ${lost.join(', ')} is not in the up: write it by hand`) : []),
+        ...(lost.length ? byHand(`the old state of ${lost.join(', ')} is not in the up: write it by hand`) : []),
       ];
     }
     case 'RenameStmt': {
@@ -94,12 +94,12 @@ export function inverseOf(s: PgStatement): string[] {
         const word = String(n.renameType).replace('OBJECT_', '');
         return [`ALTER ${word} ${renamed} RENAME TO ${ident(rel.relname)};`];
       }
-      return todo('rename it back by hand');
+      return byHand('rename it back by hand');
     }
     case 'CreateSeqStmt':
       return [`DROP SEQUENCE ${n.if_not_exists ? 'IF EXISTS ' : ''}${rv(n.sequence)};`];
     case 'ViewStmt':
-      return n.replace ? todo('CREATE OR REPLACE VIEW: restore the previous definition') : [`DROP VIEW ${rv(n.view)};`];
+      return n.replace ? byHand('CREATE OR REPLACE VIEW: restore the previous definition') : [`DROP VIEW ${rv(n.view)};`];
     case 'CreateEnumStmt':
       return [`DROP TYPE ${nameList(n.typeName)};`];
     case 'CreateSchemaStmt':
@@ -109,11 +109,11 @@ export function inverseOf(s: PgStatement): string[] {
     case 'CreateTrigStmt':
       return [`DROP TRIGGER ${ident(String(n.trigname))} ON ${rv(n.relation)};`];
     case 'CreateFunctionStmt':
-      return n.replace ? todo('CREATE OR REPLACE: restore the previous definition') : [`DROP ${n.is_procedure ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(n)};`];
+      return n.replace ? byHand('CREATE OR REPLACE: restore the previous definition') : [`DROP ${n.is_procedure ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(n)};`];
     case 'AlterEnumStmt':
-      return todo('PostgreSQL cannot drop an enum value: leave it, or recreate the type without it');
+      return byHand('PostgreSQL cannot drop an enum value: leave it, or recreate the type without it');
     default:
-      return todo('not computable from the up (data or a drop): restore it by hand, or from a backup');
+      return byHand('not computable from the up (data or a drop): restore it by hand, or from a backup');
   }
 }
 
