@@ -1,7 +1,6 @@
 // The real renderer in Debian's Chromium, driven through the real browser host and core: add a
 // PostgreSQL profile that goes through the test sshd, meet the first-use host key dialog, trust the
 // key, and read the server version the test panel reports against the server's own answer.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser } from '../support/chromium';
 import { getServers, type AvailableServer } from '../support/servers';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -50,10 +49,7 @@ if (missing.length) {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-cm-'));
       // A build of its own: another e2e file may be rebuilding dist/renderer at the same time.
       rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      buildRendererInto(rendererDir);
       // Empty on purpose: the first connection must ask before it trusts the sshd's key.
       knownHosts = path.join(tmp, 'known_hosts');
       fs.writeFileSync(knownHosts, '');

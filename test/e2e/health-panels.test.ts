@@ -4,7 +4,6 @@
 // waiter's UPDATE finish. Then the same on a production profile, where the profile's name must be
 // typed and a wrong one is refused by the core; a killed monitoring session turning the panels
 // stale and back; pause, zoom, CSV export; and the replica's panels beside the primary's.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser, screenshotWorkspace } from '../support/chromium';
 import { getServers, type AvailableServer } from '../support/servers';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -116,10 +115,7 @@ if (missing.length) {
     const alive = async (pid: number) => (await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rowCount === 1;
     /** The whole cockpit with every panel in view: the window is made as tall as the workspace's content. */
     const screenshot = async (name: string) => {
-      const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
-      await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
-      await page.screenshot({ path: path.join(screenshots, name) });
-      await page.setViewportSize({ width: 1440, height: 900 });
+      await screenshotWorkspace(page, path.join(screenshots, name));
     };
     const addProfile = async (profile: Record<string, unknown>) => {
       const saved = await core.dispatch('profiles/save', { profile, secrets: { 'db-password': postgres.password } });
@@ -131,10 +127,7 @@ if (missing.length) {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-health-'));
       // A build of its own: another e2e file may be rebuilding dist/renderer at the same time.
       rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      buildRendererInto(rendererDir);
       fs.mkdirSync(screenshots, { recursive: true });
 
       admin = await client('e2e-setup');

@@ -1,7 +1,6 @@
 // The Host panel in Debian's Chromium, through the real browser host and core: a PostgreSQL profile
 // reached through the test sshd shows the SSH server's CPU, load, memory and data disk with their
 // charts, and a direct profile shows no Host panel. Saves test-results/host-panel.png.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser, screenshotDir } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser, screenshotDir } from '../support/chromium';
 import { getServers, type AvailableServer } from '../support/servers';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -56,10 +55,7 @@ if (missing.length) {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-host-'));
       // A build of its own: another e2e file may be rebuilding dist/renderer at the same time.
       const rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      buildRendererInto(rendererDir);
       core = await createCore({ transport: 'host', dataDir: path.join(tmp, 'data'), secretStore: new MemorySecretStore(), watchOnly: false, startSandboxWhenEmpty: false });
       host = await startHost({ core, port: 0, rendererDir });
       const base = { engine: 'postgres', environment: 'staging', host: '127.0.0.1', port: postgres.port, database: postgres.database, user: postgres.user, tls: { mode: 'disable' } };

@@ -3,7 +3,6 @@
 // runs with live status, two confirmations are given in the page and the gate turns to pass; then
 // a migration that fails half-way shows its record (what is in effect, what is not, the next step),
 // and after a repair by hand the version is forced from the page, with the production name typed.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser, screenshotWorkspace } from '../support/chromium';
 import { closeOpened, postgresTestDb, writeSet, type TestDb } from '../support/migration-dbs';
 import { getServers, type AvailableServer } from '../support/servers';
 
@@ -43,16 +42,13 @@ if (missing.length) {
     const prodName = 'shop production';
 
     const screenshot = async (name: string) => {
-      const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
-      await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
-      await page.screenshot({ path: path.join(screenshots, name) });
-      await page.setViewportSize({ width: 1440, height: 900 });
+      await screenshotWorkspace(page, path.join(screenshots, name));
     };
 
     beforeAll(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-migrations-'));
       const rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+      buildRendererInto(rendererDir);
       fs.mkdirSync(screenshots, { recursive: true });
       prod = await postgresTestDb(postgres, 'fde2eprod');
       staging = await postgresTestDb(postgres, 'fde2estag');
@@ -172,10 +168,7 @@ if (missing.length) {
       expect(await page.locator('[data-marker-kind="force"]').count()).toBe(charts);
       expect(await page.locator('[data-marker-kind="migration-failed"]').first().getAttribute('title')).toMatch(/shop production: Migration failed \(MIGRATION_FAILED\)/);
       await page.waitForTimeout(1500);
-      const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
-      await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
-      await page.screenshot({ path: path.join(screenshots, 'health-markers.png') });
-      await page.setViewportSize({ width: 1440, height: 900 });
+      await screenshotWorkspace(page, path.join(screenshots, 'health-markers.png'));
       expect(problems).toEqual([]);
     });
   });

@@ -2,7 +2,6 @@
 // a production profile (its table sizes feed the estimates) and a staging profile (the trace runs on
 // a scratch copy of its schema). The page shows each statement's locks by strength, the findings
 // with their rewrites, a finding opened at its line in the file, and the recommended strategy.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser, screenshotWorkspace } from '../support/chromium';
 import { closeOpened, postgresTestDb, writeSet, type TestDb } from '../support/migration-dbs';
 import { getServers, type AvailableServer } from '../support/servers';
 
@@ -42,7 +41,7 @@ if (missing.length) {
     beforeAll(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-plan-'));
       const rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+      buildRendererInto(rendererDir);
       fs.mkdirSync(screenshots, { recursive: true });
       prod = await postgresTestDb(postgres, 'fdplanprod');
       staging = await postgresTestDb(postgres, 'fdplanstag');
@@ -115,10 +114,7 @@ if (missing.length) {
       const viewer = page.getByTestId('file-viewer');
       await viewer.locator('.file-line.current').waitFor({ state: 'visible' });
       expect(await viewer.locator('.file-line.current').innerText()).toMatch(/alter table users drop column legacy_flag/);
-      const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
-      await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
-      await page.screenshot({ path: path.join(screenshots, 'plan-view.png') });
-      await page.setViewportSize({ width: 1440, height: 900 });
+      await screenshotWorkspace(page, path.join(screenshots, 'plan-view.png'));
       expect(problems).toEqual([]);
     });
   });

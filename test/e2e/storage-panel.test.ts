@@ -2,7 +2,6 @@
 // PostgreSQL: a table churned by updates with autovacuum off and an index nothing uses show up in
 // the Health view with their sizes, dead tuples coloured by the thresholds, the unused index, and
 // how long ago storage was read. Saves test-results/storage-panel.png.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
-import { chromiumMissing, launchCockpitBrowser, screenshotDir } from '../support/chromium';
+import { buildRendererInto, chromiumMissing, launchCockpitBrowser, screenshotDir } from '../support/chromium';
 import { getServers, type AvailableServer } from '../support/servers';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -49,10 +48,7 @@ if (missing.length) {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flightdeck-e2e-storage-'));
       // A build of its own: another e2e file may be rebuilding dist/renderer at the same time.
       const rendererDir = path.join(tmp, 'renderer');
-      execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', rendererDir, '--emptyOutDir', '--logLevel', 'warn'], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      buildRendererInto(rendererDir);
 
       // About 10 MB, so it ranks among the 20 largest tables of the shared test database; every row
       // updated once with autovacuum off, and an index on v that nothing scans. The writer

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import type { FailureRecord } from '../../shared/migrations';
 import { readMigrationSet } from '../../main/migrations/migration-set';
-import { forceVersion, migrationStatus, runMigrations, type RunAction, type RunOptions } from '../../main/migrations/runner';
-import { diffSchemas, formatSchemaDiff, schemaFingerprint } from '../../main/schema/schema-fingerprint';
-import { caught, closeOpened, mariadbTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
+import { forceVersion, type RunAction, type RunOptions } from '../../main/migrations/runner';
+import { diffSchemas, formatSchemaDiff } from '../../main/schema/schema-fingerprint';
+import { caught, closeOpened, fingerprintOf, runSet, statusOf, mariadbTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
 import { describeWith } from '../support/servers';
 
 const journalDir = path.join(os.tmpdir(), `fd-journal-my-${process.pid}`);
@@ -29,31 +29,9 @@ describeWith('mariadb', 'migration runner on MariaDB', (server) => {
     dbs.push(d);
     return d;
   }
-  async function run(d: TestDb, dir: string, action: RunAction, opts: Partial<RunOptions> = {}) {
-    const lockTimeoutMs = opts.lockTimeoutMs ?? 1000;
-    const conn = await d.open({ lockTimeoutMs });
-    try {
-      return await runMigrations(conn, await readMigrationSet(dir), action, { journalDir, ...opts, lockTimeoutMs });
-    } finally {
-      await conn.close();
-    }
-  }
-  async function status(d: TestDb, dir: string) {
-    const conn = await d.open();
-    try {
-      return await migrationStatus(conn, await readMigrationSet(dir));
-    } finally {
-      await conn.close();
-    }
-  }
-  async function fingerprint(d: TestDb) {
-    const conn = await d.open();
-    try {
-      return await schemaFingerprint(sqlSession(conn));
-    } finally {
-      await conn.close();
-    }
-  }
+  const run = (d: TestDb, dir: string, action: RunAction, opts: Partial<RunOptions> = {}) => runSet(d, dir, action, { journalDir, defaultLockTimeoutMs: 1000, ...opts });
+  const status = statusOf;
+  const fingerprint = fingerprintOf;
 
   it('takes a realistic Flyway set of 30+ migrations up, down to zero and up again, with the same schema each way', { timeout: 120_000 }, async () => {
     const d = await db();

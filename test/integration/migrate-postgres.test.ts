@@ -7,9 +7,9 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import type { FailureRecord } from '../../shared/migrations';
 import { readJournal } from '../../main/journal/run-journal';
 import { readMigrationSet } from '../../main/migrations/migration-set';
-import { forceVersion, migrationStatus, runMigrations, type RunAction, type RunOptions } from '../../main/migrations/runner';
-import { schemaFingerprint, diffSchemas, formatSchemaDiff } from '../../main/schema/schema-fingerprint';
-import { caught, closeOpened, postgresTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
+import { forceVersion, type RunAction, type RunOptions } from '../../main/migrations/runner';
+import { diffSchemas, formatSchemaDiff } from '../../main/schema/schema-fingerprint';
+import { caught, closeOpened, fingerprintOf, runSet, statusOf, postgresTestDb, sqlSession, writeSet, type TestDb } from '../support/migration-dbs';
 import { describeWith } from '../support/servers';
 
 const journalDir = path.join(os.tmpdir(), `fd-journal-${process.pid}`);
@@ -30,30 +30,9 @@ describeWith('postgres', 'migration runner on PostgreSQL', (server) => {
     dbs.push(d);
     return d;
   }
-  async function run(d: TestDb, dir: string, action: RunAction, opts: Partial<RunOptions> & { lockTimeoutMs?: number } = {}) {
-    const conn = await d.open({ lockTimeoutMs: opts.lockTimeoutMs ?? 200 });
-    try {
-      return await runMigrations(conn, await readMigrationSet(dir), action, { journalDir, lockTimeoutMs: opts.lockTimeoutMs ?? 200, ...opts });
-    } finally {
-      await conn.close();
-    }
-  }
-  async function status(d: TestDb, dir: string) {
-    const conn = await d.open();
-    try {
-      return await migrationStatus(conn, await readMigrationSet(dir));
-    } finally {
-      await conn.close();
-    }
-  }
-  async function fingerprint(d: TestDb) {
-    const conn = await d.open();
-    try {
-      return await schemaFingerprint(sqlSession(conn));
-    } finally {
-      await conn.close();
-    }
-  }
+  const run = (d: TestDb, dir: string, action: RunAction, opts: Partial<RunOptions> = {}) => runSet(d, dir, action, { journalDir, defaultLockTimeoutMs: 200, ...opts });
+  const status = statusOf;
+  const fingerprint = fingerprintOf;
 
   it('takes a realistic set of 30+ migrations up, down to zero and up again, with the same schema each way', { timeout: 120_000 }, async () => {
     const d = await db();

@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core, set up the way every e2e test needs it: headless,
 // no network of its own, and every console error, page error and CSP violation recorded so a test
 // can fail on them.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
@@ -65,4 +66,23 @@ export function screenshotDir(repoRoot: string): string {
   const dir = path.join(repoRoot, 'test-results');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Builds the renderer into a folder of the test's own: e2e files run in parallel, and one
+ * rebuilding dist/renderer would pull the files from under another's browser. */
+export function buildRendererInto(outDir: string): void {
+  const repoRoot = path.resolve(import.meta.dirname, '../..');
+  execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+/** A screenshot of the whole cockpit with every panel in view: the window is made as tall as the
+ * workspace's content for the shot, then put back. */
+export async function screenshotWorkspace(page: Page, file: string): Promise<void> {
+  const content = await page.evaluate(() => document.querySelector('.workspace')!.scrollHeight);
+  await page.setViewportSize({ width: 1440, height: Math.max(900, content + 110) });
+  await page.screenshot({ path: file });
+  await page.setViewportSize({ width: 1440, height: 900 });
 }

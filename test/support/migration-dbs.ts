@@ -9,7 +9,11 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
 import type { Profile } from '../../shared/profile';
+import type { RunResult } from '../../shared/migrations';
 import type { SqlSession } from '../../main/connections/adapter';
+import { readMigrationSet } from '../../main/migrations/migration-set';
+import { migrationStatus, runMigrations, type RunAction, type RunOptions } from '../../main/migrations/runner';
+import { schemaFingerprint } from '../../main/schema/schema-fingerprint';
 import { connectProfile, type OpenConnection } from '../../main/connections/connect';
 import { HostKeyPolicy } from '../../main/connections/ssh/host-keys';
 import type { AvailableServer } from './servers';
@@ -119,4 +123,29 @@ export async function caught(p: Promise<unknown>): Promise<FlightdeckError> {
     throw e;
   }
   throw new Error('expected the call to fail');
+}
+
+/** Opens the database as the runner does, hands the connection to `fn`, and closes it. */
+export async function withConnection<T>(d: TestDb, fn: (conn: OpenConnection) => Promise<T>, opts?: Parameters<TestDb['open']>[0]): Promise<T> {
+  const conn = await d.open(opts);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Runs the set in `dir` on `d`, with the engine's usual lock timeout unless the test gives one. */
+export function runSet(d: TestDb, dir: string, action: RunAction, opts: Partial<RunOptions> & { journalDir: string; defaultLockTimeoutMs: number }): Promise<RunResult> {
+  const { defaultLockTimeoutMs, ...rest } = opts;
+  const lockTimeoutMs = rest.lockTimeoutMs ?? defaultLockTimeoutMs;
+  return withConnection(d, async (conn) => runMigrations(conn, await readMigrationSet(dir), action, { ...rest, lockTimeoutMs }), { lockTimeoutMs });
+}
+
+export function statusOf(d: TestDb, dir: string) {
+  return withConnection(d, async (conn) => migrationStatus(conn, await readMigrationSet(dir)));
+}
+
+export function fingerprintOf(d: TestDb) {
+  return withConnection(d, (conn) => schemaFingerprint(sqlSession(conn)));
 }
