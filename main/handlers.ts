@@ -2,6 +2,7 @@
 import type { ProfileSummary } from '../shared/api';
 import { FlightdeckError } from '../shared/errors';
 import { secretKinds, type Profile, type SecretKind } from '../shared/profile';
+import { assertPoolerAttachable } from './connections/pgbouncer-console';
 import { signalBackend } from './monitor/signal-backend';
 import type { Handlers } from './router';
 import type { Services } from './services';
@@ -25,6 +26,7 @@ export function createHandlers(s: Services): Handlers {
     'profiles/list': async () => Promise.all((await s.profiles.list()).map(summarize)),
 
     'profiles/save': async ({ profile, secrets }) => {
+      if (profile.pgbouncerProfileId) await assertPoolerAttachable({ id: '', ...profile }, (id) => s.profiles.get(id));
       const saved = await s.profiles.save(profile);
       for (const [kind, value] of Object.entries(secrets ?? {}) as [SecretKind, string | null][]) {
         if (value === null) await s.secretStore.delete(saved.id, kind);
@@ -33,6 +35,8 @@ export function createHandlers(s: Services): Handlers {
       // New settings mean the open pool (and tunnel) no longer describe the profile.
       await s.connections.close(saved.id);
       await s.monitor.restart(saved.id);
+      // Databases watched through this profile as their PgBouncer reopen its console too.
+      for (const p of await s.profiles.list()) if (p.pgbouncerProfileId === saved.id) await s.monitor.restart(p.id);
       return summarize(saved);
     },
 

@@ -188,6 +188,45 @@ export const hostPanelSchema = z.object({
 });
 export type HostPanel = z.infer<typeof hostPanelSchema>;
 
+/** One PgBouncer pool (database/user pair) of the monitored database, from SHOW POOLS. */
+export const poolerPoolSchema = z.object({
+  database: z.string(),
+  user: z.string(),
+  /** session, transaction or statement pooling. */
+  mode: z.string(),
+  /** Clients paired with a server connection, or idle in session mode (cl_active). */
+  clientsActive: z.number().int(),
+  /** Clients queued for a server connection (cl_waiting): the application is waiting. */
+  clientsWaiting: z.number().int(),
+  serversActive: z.number().int(),
+  serversIdle: z.number().int(),
+  serversUsed: z.number().int(),
+  /** The pool's pool_size (its [databases] entry, else default_pool_size). */
+  poolSize: z.number().int(),
+  /** How long the oldest waiting client has waited (maxwait + maxwait_us), seconds. */
+  maxWaitSeconds: z.number(),
+});
+export type PoolerPool = z.infer<typeof poolerPoolSchema>;
+
+/** The PgBouncer in front of the database (the profile's attached admin console), read beside each
+ * sample like the host figures: a sample carries the last reading there is. */
+export const poolerPanelSchema = z.object({
+  /** console user@host:port/pgbouncer, as the panel names it. */
+  address: z.string(),
+  /** Epoch ms of the reading shown; null until the first good one. */
+  readAt: z.number().nullable(),
+  /** The last reading failed: why; the pools shown are the last good reading's. */
+  error: z.object({ message: z.string(), hint: z.string().optional() }).optional(),
+  /** The pools of the monitored database (by its PgBouncer name or the server database it maps to). */
+  pools: z.array(poolerPoolSchema),
+  /** Pools of other databases on the same pooler (not listed). */
+  otherPools: z.number().int(),
+  /** The database entry is paused (PAUSE) or disabled (DISABLE) on the pooler. */
+  paused: z.boolean(),
+  disabled: z.boolean(),
+});
+export type PoolerPanel = z.infer<typeof poolerPanelSchema>;
+
 /** One of the largest tables. Sizes are bytes; null is what the engine (or this reading) cannot say. */
 export const storageTableSchema = z.object({
   schema: z.string(),
@@ -268,6 +307,7 @@ export const sampleSchema = z.object({
   activity: activityPanelSchema.optional(),
   statements: statementsPanelSchema.optional(),
   host: hostPanelSchema.optional(),
+  pooler: poolerPanelSchema.optional(),
   storage: storagePanelSchema.optional(),
   errors: z.array(panelErrorSchema),
 });
@@ -281,6 +321,8 @@ export const seriesKeys = [
   'pool.idleInTransaction',
   'pool.waiting',
   'pool.max',
+  'pooler.clientsWaiting',
+  'pooler.serversActive',
   'locks.waiting',
   'replication.maxLagBytes',
   'replication.maxLagSeconds',
@@ -324,6 +366,8 @@ export function seriesValues(s: Sample): Record<SeriesKey, number> {
   };
   const num = (x: number | null | undefined) => (x === null || x === undefined ? NaN : x);
   const host = s.host && !s.host.error ? s.host : undefined;
+  const pooler = s.pooler && !s.pooler.error && s.pooler.readAt !== null ? s.pooler : undefined;
+  const poolerSum = (f: (p: PoolerPool) => number) => (pooler ? pooler.pools.reduce((n, p) => n + f(p), 0) : NaN);
   return {
     'pool.total': num(s.pool?.total),
     'pool.active': num(s.pool?.active),
@@ -331,6 +375,9 @@ export function seriesValues(s: Sample): Record<SeriesKey, number> {
     'pool.idleInTransaction': num(s.pool?.idleInTransaction),
     'pool.waiting': num(s.pool?.waiting),
     'pool.max': num(s.pool?.max),
+    // A failed pooler reading keeps its last pools for the panel, but they are not new points.
+    'pooler.clientsWaiting': poolerSum((p) => p.clientsWaiting),
+    'pooler.serversActive': poolerSum((p) => p.serversActive),
     'locks.waiting': num(s.locks?.waiting),
     'replication.maxLagBytes': maxOf(lags.map((l) => l.lagBytes)),
     'replication.maxLagSeconds': maxOf(lags.map((l) => l.lagSeconds)),

@@ -66,6 +66,10 @@ export const profileSchema = z.object({
     })
     .optional(),
   connectTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
+  /** PostgreSQL: the saved profile of the PgBouncer admin console (database `pgbouncer`) the
+   * applications reach this database through. Its pools show in the Pool panel, and Phase 0
+   * checks them unless told otherwise. */
+  pgbouncerProfileId: z.string().optional(),
 });
 export type Profile = z.infer<typeof profileSchema>;
 

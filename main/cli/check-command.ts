@@ -7,7 +7,7 @@ import { FlightdeckError } from '../../shared/errors';
 import type { OpenConnection } from '../connections/connect';
 import { profileFromUrl, redactUrl } from '../connections/url';
 import { readMigrationSet, type MigrationSet } from '../migrations/migration-set';
-import { assertPgbouncerConsoleProfile, pgbouncerAdminDatabase, pgbouncerDefaultPort } from '../phases/phase0/checks/pgbouncer-pools';
+import { assertPgbouncerConsoleProfile, pgbouncerAdminDatabase, pgbouncerDefaultPort } from '../connections/pgbouncer-console';
 import { defaultPhase0Settings, type PgBouncerConsole, type Phase0Context } from '../phases/phase0/context';
 import { phase0Checks, runPhase0, type Phase0Report } from '../phases/phase0/run-phase0';
 import { defaultDataDir } from '../platform/paths';

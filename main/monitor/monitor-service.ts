@@ -2,17 +2,19 @@
 // flightdeck/monitor, tight statement and lock timeouts, a pool of one), a sample every interval,
 // history in ring buffers, and samples and states published on the event bus. A lost connection
 // marks the target stale with the time of its last good sample, and sampling resumes by itself.
-import type { MonitorState, Sample, Series, SeriesKey } from '../../shared/monitor';
+import type { MonitorState, PoolerPanel, Sample, Series, SeriesKey } from '../../shared/monitor';
 import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
-import type { Engine } from '../../shared/profile';
+import type { Engine, Profile } from '../../shared/profile';
 import { isSqlSession, type SqlSession } from '../connections/adapter';
 import { connectProfile, type OpenConnection, type ResolvedSecrets } from '../connections/connect';
 import { toFlightdeckError } from '../connections/errors';
+import { assertPoolerAttachable } from '../connections/pgbouncer-console';
 import type { HostKeyPolicy } from '../connections/ssh/host-keys';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
 import type { ProfileStore } from '../profiles/profile-store';
 import { HostSampler, readDataDirectory, sampleWithHost } from './host-sampler';
+import { PgBouncerSampler } from './pgbouncer-sampler';
 import type { Sampler, SamplerFactory } from './sampler';
 import { SeriesStore } from './series-store';
 import { defaultStorageIntervalMs, defaultStorageOptions, StorageSchedule, type StorageReader, type StorageReaderFactory } from './storage';
@@ -42,6 +44,8 @@ interface Target {
   storage?: StorageSchedule;
   /** Host figures over the tunnel's SSH connection, when the profile goes through SSH. */
   host?: HostSampler;
+  /** The PgBouncer attached to the profile: its pools, or why they cannot be read. */
+  pooler?: PgBouncerSampler | PoolerPanel;
   timer?: NodeJS.Timeout;
   inFlight: boolean;
   stopped: boolean;
@@ -138,6 +142,7 @@ export class MonitorService {
     target.conn = undefined;
     target.sampler = undefined;
     target.host = undefined;
+    await this.dropPooler(target);
     target.storageReader = undefined;
     this.setState(target, { state: 'stopped' });
     return target.state;
@@ -208,8 +213,11 @@ export class MonitorService {
     target.inFlight = true;
     try {
       if (!target.sampler) await this.connect(target);
-      // The host reading runs beside the database sample and never delays it.
+      // The host and pooler readings run beside the database sample and never delay it.
+      const pooler = target.pooler;
+      if (pooler instanceof PgBouncerSampler) void pooler.refresh();
       const sample = await sampleWithHost(() => target.sampler!.sample(), target.host);
+      if (pooler) sample.pooler = pooler instanceof PgBouncerSampler ? pooler.panel() : pooler;
       if (target.stopped) return;
       // The last storage reading (taken on its own cadence, between samples) rides along.
       const storage = target.storage?.latest();
@@ -229,6 +237,7 @@ export class MonitorService {
         target.conn = undefined;
         target.sampler = undefined;
         target.host = undefined;
+        await this.dropPooler(target);
         target.storageReader = undefined;
       }
       this.deps.log.warn('monitor', `${target.profileId}: sample failed (${err.code}): ${err.message}`);
@@ -273,6 +282,28 @@ export class MonitorService {
         profileId: target.profileId,
       });
     }
+    if (profile.engine === 'postgres' && profile.pgbouncerProfileId) target.pooler = await this.openPooler(profile);
+  }
+
+  /** The sampler of the PgBouncer attached to a PostgreSQL profile, or a panel saying why there is none. */
+  private async openPooler(profile: Profile): Promise<PgBouncerSampler | PoolerPanel> {
+    const id = profile.pgbouncerProfileId!;
+    try {
+      await assertPoolerAttachable(profile, (x) => this.deps.profiles.get(x));
+      const pooler = await this.deps.profiles.get(id);
+      const secrets = await this.deps.resolveSecrets(id);
+      return new PgBouncerSampler({ console: { profile: pooler, secrets, hostKeys: this.deps.hostKeys }, database: profile.database, log: this.deps.log, profileId: profile.id });
+    } catch (e) {
+      const err = toFlightdeckError(e);
+      this.deps.log.warn('monitor', `${profile.id}: PgBouncer pools not read: ${err.message}`);
+      return { address: `profile ${id}`, readAt: null, error: { message: err.message, hint: err.hint }, pools: [], otherPools: 0, paused: false, disabled: false };
+    }
+  }
+
+  private async dropPooler(target: Target): Promise<void> {
+    const pooler = target.pooler;
+    target.pooler = undefined;
+    if (pooler instanceof PgBouncerSampler) await pooler.close();
   }
 
   /** Reads the storage panel when it is due, on the monitoring session in the time left before the

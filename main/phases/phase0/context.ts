@@ -1,22 +1,12 @@
 // Everything Phase 0's checks look at: the production and staging connections, the migration set,
 // and the settings a DBA gives for the window.
 import type { FlightdeckError } from '../../../shared/errors';
-import type { Profile } from '../../../shared/profile';
-import type { OpenConnection, ResolvedSecrets } from '../../connections/connect';
-import type { HostKeyPolicy } from '../../connections/ssh/host-keys';
+import type { OpenConnection } from '../../connections/connect';
+import type { PgBouncerConsole } from '../../connections/pgbouncer-console';
 import type { MigrationSet } from '../../migrations/migration-set';
 import type { ToolSearch } from '../../tools/find-tool';
 
-/** PgBouncer's admin console (the special database `pgbouncer`) in front of production. The
- * secrets go only to the pooler: never into a log, a command line or the check's evidence. */
-export interface PgBouncerConsole {
-  /** host, port, user, database `pgbouncer`, TLS, and the SSH tunnel when there is one. */
-  profile: Profile;
-  /** dbPassword for the console user; SSH secrets when the profile has a tunnel. */
-  secrets: ResolvedSecrets;
-  /** What an SSH tunnel to the pooler checks host keys against (only needed with profile.ssh). */
-  hostKeys?: HostKeyPolicy;
-}
+export type { PgBouncerConsole } from '../../connections/pgbouncer-console';
 
 export interface Phase0Settings {
   /** Folder of the team's regular backups; the newest must be younger than maxBackupAgeHours. */

@@ -12,7 +12,7 @@ import type { EventBus } from '../../events';
 import type { Logger } from '../../log';
 import { readMigrationSet, type MigrationSet } from '../../migrations/migration-set';
 import type { ProfileStore } from '../../profiles/profile-store';
-import { assertPgbouncerConsoleProfile } from './checks/pgbouncer-pools';
+import { assertPgbouncerConsoleProfile } from '../../connections/pgbouncer-console';
 import { defaultPhase0Settings, type Phase0Context, type Phase0Settings } from './context';
 import { phase0Checks, runPhase0 } from './run-phase0';
 
@@ -61,7 +61,9 @@ export class Phase0Service {
     const staging = req.stagingId ? await this.deps.profiles.get(req.stagingId) : undefined;
     if (staging && staging.engine !== production.engine) throw new FlightdeckError('INVALID_INPUT', `Staging (${staging.engine}) and production (${production.engine}) are different engines.`, 'Pick a staging profile of the same engine.');
     if (staging && staging.id === production.id) throw new FlightdeckError('INVALID_INPUT', 'Staging and production are the same profile.', 'Pick a separate staging profile.');
-    const pooler = req.pgbouncerProfileId ? await this.deps.profiles.get(req.pgbouncerProfileId) : undefined;
+    // The request's PgBouncer, else the one attached to the production profile.
+    const poolerId = req.pgbouncerProfileId ?? production.pgbouncerProfileId;
+    const pooler = poolerId ? await this.deps.profiles.get(poolerId) : undefined;
     if (pooler) {
       if (production.engine !== 'postgres') throw new FlightdeckError('INVALID_INPUT', `PgBouncer pools PostgreSQL connections; ${production.name} is ${production.engine}.`, 'Leave the PgBouncer profile empty for this database.');
       assertPgbouncerConsoleProfile(pooler, `The PgBouncer profile "${pooler.name}"`);

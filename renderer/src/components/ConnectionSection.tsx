@@ -1,8 +1,9 @@
 import { engines, type Engine, type Environment } from '../../../shared/profile';
 import type { ProfileSummary } from '../../../shared/api';
-import { engineLabels } from '../format/labels';
+import { engineLabels, hostPort } from '../format/labels';
 import { withEngine } from '../profile-form/profile-form';
 import type { ProfileEditorBinding } from '../profile-form/use-profile-editor';
+import { useProfilesStore } from '../store/profiles-store';
 import { EnvironmentPicker } from './EnvironmentPicker';
 import { FormSection } from './FormSection';
 import { SecretField } from './SecretField';
@@ -20,6 +21,15 @@ const engineOptions = engines.map((e) => ({ value: e, label: engineLabels[e] }))
 export function ConnectionSection({ binding, summary, readOnly }: Props) {
   const { bind, form, setForm, secrets, setSecret, secretError } = binding;
   const hostHint = form.sshEnabled ? 'As the SSH server sees it (often 127.0.0.1).' : undefined;
+  const summaries = useProfilesStore((st) => st.summaries);
+  // PgBouncer's admin console is a PostgreSQL profile whose database is the special `pgbouncer`.
+  const poolerOptions = [
+    { value: '', label: '(none)' },
+    ...summaries
+      .filter((p) => p.profile.engine === 'postgres' && p.profile.database === 'pgbouncer' && p.profile.id !== form.id)
+      .map((p) => ({ value: p.profile.id, label: `${p.profile.name} (${hostPort(p.profile.host, p.profile.port)})` })),
+  ];
+  if (form.pgbouncerProfileId && !poolerOptions.some((o) => o.value === form.pgbouncerProfileId)) poolerOptions.push({ value: form.pgbouncerProfileId, label: '(deleted profile)' });
   return (
     <FormSection title="Connection" id="section-connection">
       <TextField label="Name" field={bind<string>('name')} placeholder="e.g. orders-primary" span={4} disabled={readOnly} />
@@ -48,6 +58,16 @@ export function ConnectionSection({ binding, summary, readOnly }: Props) {
         onChange={(v) => setSecret('db-password', v)}
       />
       <TextField label="Connect timeout (ms)" field={bind<string>('connectTimeoutMs')} span={2} numeric disabled={readOnly} mono />
+      {form.engine === 'postgres' && form.database.trim() !== 'pgbouncer' && (
+        <SelectField<string>
+          label="PgBouncer in front"
+          field={bind<string>('pgbouncerProfileId')}
+          options={poolerOptions}
+          span={4}
+          disabled={readOnly}
+          hint="The saved profile of the pooler's admin console (database pgbouncer). Its pools show in the Pool panel, and Phase 0 checks them."
+        />
+      )}
     </FormSection>
   );
 }

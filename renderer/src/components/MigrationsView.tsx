@@ -23,6 +23,7 @@ export function MigrationsView({ summary }: Props) {
   const others = useMemo(() => summaries.filter((p) => p.profile.id !== profile.id && p.profile.engine === profile.engine), [summaries, profile.id, profile.engine]);
   // PgBouncer's admin console is a PostgreSQL profile whose database is the special `pgbouncer`.
   const poolers = useMemo(() => summaries.filter((p) => p.profile.engine === 'postgres' && p.profile.database === 'pgbouncer'), [summaries]);
+  const attachedPooler = poolers.find((o) => o.profile.id === profile.pgbouncerProfileId);
 
   useEffect(() => {
     useWindowStore.getState().ensure(profile.id);
@@ -75,7 +76,8 @@ export function MigrationsView({ summary }: Props) {
           <label className="field">
             <span className="field-label">PgBouncer (optional)</span>
             <select value={s.pgbouncerId} onChange={(e) => setSettings(profile.id, { pgbouncerId: e.target.value })}>
-              <option value="">(none)</option>
+              {/* Left empty, Phase 0 uses the pooler attached to the profile, if any. */}
+              <option value="">{attachedPooler ? `${attachedPooler.profile.name} (attached to the profile)` : '(none)'}</option>
               {poolers.map((o) => (
                 <option key={o.profile.id} value={o.profile.id}>
                   {o.profile.name} ({hostPort(o.profile.host, o.profile.port)})

@@ -1,17 +1,20 @@
 import { memo, useMemo } from 'react';
-import type { PoolPanel as Pool } from '../../../shared/monitor';
+import type { PoolPanel as Pool, PoolerPanel } from '../../../shared/monitor';
 import { lineColors } from '../health/palette';
 import type { SeriesSet } from '../health/series-buffer';
 import { levelOf, poolThreshold } from '../health/thresholds';
 import { zoomTo } from '../store/health-actions';
 import { CountList } from './CountList';
 import { HealthPanel, type PanelError } from './HealthPanel';
+import { PoolerPools } from './PoolerPools';
 import { StatChip } from './StatChip';
 import { TimeChart, type ChartLine } from './TimeChart';
 
 interface Props {
   profileId: string;
   pool?: Pool;
+  /** The PgBouncer attached to the profile, when there is one. */
+  pooler?: PoolerPanel;
   error?: PanelError;
   series: SeriesSet;
   window: { from: number; to: number };
@@ -20,7 +23,8 @@ interface Props {
 
 const count = (v: number) => String(Math.round(v));
 
-export const PoolPanel = memo(function PoolPanel({ profileId, pool, error, series, window, points }: Props) {
+export const PoolPanel = memo(function PoolPanel({ profileId, pool, pooler, error, series, window, points }: Props) {
+  const hasPooler = pooler !== undefined;
   const lines = useMemo<ChartLine[]>(
     () => [
       { id: 'total', label: 'total', color: lineColors.total, points: series['pool.total'] },
@@ -28,8 +32,9 @@ export const PoolPanel = memo(function PoolPanel({ profileId, pool, error, serie
       { id: 'idle', label: 'idle', color: lineColors.idle, points: series['pool.idle'] },
       { id: 'iit', label: 'idle in tx', color: lineColors.idleInTransaction, points: series['pool.idleInTransaction'] },
       { id: 'waiting', label: 'waiting', color: lineColors.waiting, points: series['pool.waiting'] },
+      ...(hasPooler ? [{ id: 'pgb-waiting', label: 'waiting at PgBouncer', color: lineColors.poolerWaiting, points: series['pooler.clientsWaiting'] }] : []),
     ],
-    [series],
+    [series, hasPooler],
   );
   const threshold = pool && pool.max > 0 ? poolThreshold(pool.max) : undefined;
   const level = pool ? levelOf(pool.total, threshold) : 'ok';
@@ -71,6 +76,7 @@ export const PoolPanel = memo(function PoolPanel({ profileId, pool, error, serie
         formatValue={count}
         onZoom={zoomTo}
       />
+      {pooler && <PoolerPools pooler={pooler} />}
       {pool && (
         <div className="count-lists">
           <CountList title="Applications" items={pool.byApplication} total={pool.total} />

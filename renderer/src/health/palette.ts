@@ -6,6 +6,7 @@ export const lineColors = {
   idle: '#7d8b9c',
   idleInTransaction: '#d2a8ff',
   waiting: '#ff7b72',
+  poolerWaiting: '#f778ba',
   lag: '#79c0ff',
   commits: '#3fb950',
   rollbacks: '#d2a8ff',

@@ -15,6 +15,7 @@ export const chartedKeys = [
   'pool.idle',
   'pool.idleInTransaction',
   'pool.waiting',
+  'pooler.clientsWaiting',
   'locks.waiting',
   'replication.maxLagSeconds',
   'activity.commitsPerSec',

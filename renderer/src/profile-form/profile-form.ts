@@ -32,6 +32,8 @@ export interface ProfileForm {
   jumpEnabled: boolean;
   jump: HopForm;
   mongo: { authSource: string; replicaSet: string; directConnection: boolean; srv: boolean };
+  /** PostgreSQL: the PgBouncer admin-console profile in front of this database ('' for none). */
+  pgbouncerProfileId: string;
 }
 
 /** A secret typed in (string) or marked for removal (null); kinds left out stay as stored. */
@@ -55,6 +57,7 @@ export function newProfileForm(): ProfileForm {
     jumpEnabled: false,
     jump: emptyHop(),
     mongo: { authSource: '', replicaSet: '', directConnection: false, srv: false },
+    pgbouncerProfileId: '',
   };
 }
 
@@ -97,6 +100,7 @@ export function profileToForm(p: Profile): ProfileForm {
       directConnection: p.mongo?.directConnection ?? false,
       srv: p.mongo?.srv ?? false,
     },
+    pgbouncerProfileId: p.pgbouncerProfileId ?? '',
   };
 }
 
@@ -148,6 +152,7 @@ export function formToDraft(f: ProfileForm): z.input<typeof profileDraftSchema> 
       srv: f.mongo.srv || undefined,
     };
   }
+  if (f.engine === 'postgres' && f.pgbouncerProfileId) draft.pgbouncerProfileId = f.pgbouncerProfileId;
   return draft;
 }
 
