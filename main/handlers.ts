@@ -2,6 +2,7 @@
 import type { ProfileSummary } from '../shared/api';
 import { FlightdeckError } from '../shared/errors';
 import { secretKinds, type Profile, type SecretKind } from '../shared/profile';
+import { isSqlSession } from './connections/adapter';
 import { assertPoolerAttachable } from './connections/pgbouncer-console';
 import { signalBackend } from './monitor/signal-backend';
 import type { Handlers } from './router';
@@ -68,7 +69,8 @@ export function createHandlers(s: Services): Handlers {
       return { ok: true as const };
     },
 
-    'monitor/start': async ({ profileId, intervalMs, longRunningMs }, ctx) => s.subscriptions.start(ctx.clientId ?? 'local', profileId, { intervalMs, longRunningMs }),
+    'monitor/start': async ({ profileId, intervalMs, longRunningMs, storageIntervalMs }, ctx) =>
+      s.subscriptions.start(ctx.clientId ?? 'local', profileId, { intervalMs, longRunningMs, ...(storageIntervalMs !== undefined ? { storageIntervalMs } : {}) }),
     'monitor/stop': async ({ profileId }, ctx) => (await s.subscriptions.stop(ctx.clientId ?? 'local', profileId)) ?? null,
     'monitor/states': async () => s.monitor.states(),
     'monitor/latest': async ({ profileId }) => s.monitor.latest(profileId),
@@ -79,13 +81,17 @@ export function createHandlers(s: Services): Handlers {
       return { filename: `${profile.name.replace(/[^\w.-]+/g, '_')}-${stamp(from)}-${stamp(to)}.csv`, csv: s.monitor.csv(profileId, keys, from, to) };
     },
     'monitor/markers': async ({ from, to }) => s.markers.list(from, to),
-    'monitor/save-baseline': async ({ profileId }) => s.baselines.capture(profileId, s.monitor.session(profileId)),
+    'monitor/save-baseline': async ({ profileId }) => {
+      const session = s.monitor.session(profileId);
+      if (!isSqlSession(session)) throw new FlightdeckError('INVALID_INPUT', `Statement baselines are kept for PostgreSQL and MySQL; this profile is ${session.engine}.`, 'MongoDB\'s Phase 0 performance baseline (flightdeck check) saves its collection activity instead.');
+      return s.baselines.capture(profileId, session);
+    },
     'monitor/baseline': async ({ profileId }) => {
       await s.baselines.get(profileId);
       return s.baselines.describe(profileId);
     },
-    'monitor/signal-backend': async ({ profileId, pid, action, confirm }) =>
-      signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, action, confirm }, s.log),
+    'monitor/signal-backend': async ({ profileId, pid, sessionId, action, confirm }) =>
+      signalBackend(await s.profiles.get(profileId), s.monitor.session(profileId), { pid, sessionId, action, confirm }, s.log),
 
     'migrations/inspect': async ({ profileId, dir }) => s.migrations.inspect(profileId, dir),
     'migrations/run': async ({ profileId, dir, action, steps, version, lockTimeoutMs, confirm }) => {

@@ -166,6 +166,8 @@ export const calls = {
       intervalMs: z.number().int().min(250).max(60_000).default(1000),
       /** Queries and transactions longer than this are listed as long-running. */
       longRunningMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+      /** How often the storage panel (sizes, bloat, unused indexes) is read; 60 s unless given. */
+      storageIntervalMs: z.number().int().min(1000).max(3_600_000).optional(),
     }),
     output: monitorStateSchema,
     mutates: false,
@@ -214,7 +216,11 @@ export const calls = {
   'monitor/signal-backend': call({
     input: z.object({
       profileId: z.string(),
-      pid: z.number().int().positive(),
+      /** The server's session (PostgreSQL pid, MySQL connection id) or MongoDB operation id; with
+       * sessionId, the stand-in the panel showed. */
+      pid: z.number().int(),
+      /** MongoDB: the logical session to end (an idle transaction has no operation id). */
+      sessionId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
       action: z.enum(['cancel', 'terminate']),
       /** On a production profile, the profile's name typed by the user. */
       confirm: z.string().optional(),

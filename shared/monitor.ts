@@ -55,6 +55,9 @@ export const blockerSchema = z.object({
   query: z.string(),
   /** The blocker is itself waiting (part of a longer chain). */
   waiting: z.boolean(),
+  /** MongoDB: the logical session of an idle transaction, which has no operation id; `pid` is
+   * then a negative stand-in, and cancel/terminate act on the session. */
+  sessionId: z.string().optional(),
 });
 export const locksPanelSchema = z.object({
   waiting: z.number().int(),
@@ -75,12 +78,22 @@ export const replicaSchema = z.object({
   lagSeconds: z.number().nullable(),
   syncState: z.string().optional(),
 });
+/** MongoDB's oplog: how far back it reaches. A replica that falls further behind than the window
+ * cannot catch up and must be resynced, so a long migration must stay well inside it. */
+export const oplogSchema = z.object({
+  /** Seconds between the oldest and the newest entry. */
+  windowSeconds: z.number(),
+  usedBytes: z.number(),
+  maxBytes: z.number(),
+});
 export const slotSchema = z.object({ name: z.string(), active: z.boolean(), retainedBytes: z.number().nullable() });
 export const replicationPanelSchema = z.object({
   role: z.enum(['primary', 'replica', 'standalone']),
   /** On a primary: its replicas. */
   replicas: z.array(replicaSchema),
   slots: z.array(slotSchema),
+  /** MongoDB replica-set members: the oplog of the member sampled. */
+  oplog: oplogSchema.optional(),
   /** On a replica: how far behind it is. */
   self: z
     .object({
@@ -100,6 +113,8 @@ export const sessionRowSchema = z.object({
   state: z.string(),
   durationMs: z.number(),
   query: z.string(),
+  /** MongoDB: the logical session (see blockerSchema.sessionId). */
+  sessionId: z.string().optional(),
 });
 export const activityPanelSchema = z.object({
   /** Queries running longer than the threshold. */
@@ -112,6 +127,8 @@ export const activityPanelSchema = z.object({
   rollbacksPerSec: z.number().nullable(),
   deadlocksPerSec: z.number().nullable(),
   tempFilesPerSec: z.number().nullable(),
+  /** MongoDB: operations per second by kind (serverStatus opcounters). */
+  operationsPerSec: z.object({ insert: z.number(), query: z.number(), update: z.number(), delete: z.number(), getmore: z.number(), command: z.number() }).optional(),
 });
 export type ActivityPanel = z.infer<typeof activityPanelSchema>;
 
@@ -124,7 +141,8 @@ export const statementRowSchema = z.object({
   totalMsPerSec: z.number(),
   /** Mean time of the calls made during this interval. */
   meanMs: z.number().nullable(),
-  rowsPerSec: z.number(),
+  /** null where the engine does not count rows per statement (MongoDB's top). */
+  rowsPerSec: z.number().nullable(),
   /** The saved baseline's mean, when one exists. */
   baselineMeanMs: z.number().nullable(),
 });
@@ -132,6 +150,8 @@ export const statementsPanelSchema = z.object({
   available: z.boolean(),
   /** How to enable statement statistics when they are not available. */
   hint: z.string().optional(),
+  /** What a row stands for when it is not one statement (MongoDB: a collection and operation kind). */
+  note: z.string().optional(),
   /** Top statements by time spent during the interval. */
   top: z.array(statementRowSchema),
   /** Distinct statements the server tracks. */

@@ -70,6 +70,10 @@ export interface MongoDbSession extends EngineSession {
   readonly engine: 'mongodb';
   /** The driver's client and the profile's database; throws INVALID_INPUT when the profile names none. */
   mongo(): { client: MongoClient; db: Db };
+  /** The driver's client, for server-wide commands (admin database) that need no database named. */
+  client(): MongoClient;
+  /** The profile's database ('' when it names none). */
+  readonly database: string;
 }
 
 export function isMongoSession(s: EngineSession): s is MongoDbSession {

@@ -67,20 +67,28 @@ export async function openMongo(p: DriverParams): Promise<MongoDbSession> {
 class MongoSession implements MongoDbSession {
   readonly engine = 'mongodb' as const;
   constructor(
-    private readonly client: MongoClient,
+    private readonly client_: MongoClient,
     private readonly p: DriverParams,
   ) {}
+
+  get database(): string {
+    return this.p.database;
+  }
+
+  client(): MongoClient {
+    return this.client_;
+  }
 
   mongo(): { client: MongoClient; db: Db } {
     if (!this.p.database) {
       throw new FlightdeckError('INVALID_INPUT', `The connection to ${this.p.ctx.target} names no database.`, 'Name the database in the URL or profile, e.g. mongodb://app@db.example.com:27017/shop.');
     }
-    return { client: this.client, db: this.client.db(this.p.database) };
+    return { client: this.client_, db: this.client_.db(this.p.database) };
   }
 
   async inspect({ writeProbe }: { writeProbe: boolean }): Promise<Inspection> {
     try {
-      const admin = this.client.db('admin');
+      const admin = this.client_.db('admin');
       const build = await admin.command({ buildInfo: 1 });
       const status = await admin.command({ connectionStatus: 1 });
       const hello = await admin.command({ hello: 1 });
@@ -115,7 +123,7 @@ class MongoSession implements MongoDbSession {
   private async probe(secondary: boolean, writeProbe: boolean): Promise<Inspection['probe']> {
     const dbName = this.p.database;
     if (!dbName) return { read: 'ok', write: 'skipped', detail: 'read: no database named in the profile; write: skipped' };
-    const db = this.client.db(dbName);
+    const db = this.client_.db(dbName);
     const collections = await db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray();
     const readDetail = `read: ${collections.length} collections visible in ${dbName}`;
     if (!writeProbe) return { read: 'ok', write: 'skipped', detail: `${readDetail}; write probe not run` };
@@ -134,6 +142,6 @@ class MongoSession implements MongoDbSession {
   }
 
   async close(): Promise<void> {
-    await this.client.close().catch(() => undefined);
+    await this.client_.close().catch(() => undefined);
   }
 }

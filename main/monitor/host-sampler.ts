@@ -9,7 +9,7 @@
 // second. A host without /proc (macOS, the BSDs) is reported once and never asked again.
 import type { HostPanel, Sample } from '../../shared/monitor';
 import { FlightdeckError } from '../../shared/errors';
-import type { SqlSession } from '../connections/adapter';
+import { isMongoSession, isSqlSession, type EngineSession } from '../connections/adapter';
 import type { ExecResult } from '../connections/ssh/exec';
 import type { Logger } from '../log';
 
@@ -248,9 +248,16 @@ export function parseHostOutput(r: ExecResult): HostReading {
 // ---- the data directory ----------------------------------------------------------------------
 
 /** Asks the database where its data directory is, once per monitoring session. PostgreSQL shows
- * data_directory only to superusers and members of pg_read_all_settings (pg_monitor includes it). */
-export async function readDataDirectory(session: SqlSession): Promise<DataDirectory> {
+ * data_directory only to superusers and members of pg_read_all_settings (pg_monitor includes it);
+ * MongoDB's getCmdLineOpts needs clusterMonitor, and a dbPath left at its default is not listed. */
+export async function readDataDirectory(session: EngineSession): Promise<DataDirectory> {
   try {
+    if (isMongoSession(session)) {
+      const opts = await session.client().db('admin').command({ getCmdLineOpts: 1 });
+      const path = (opts.parsed as { storage?: { dbPath?: string } } | undefined)?.storage?.dbPath;
+      return path ? { path } : { error: 'mongod runs with its default dbPath, which getCmdLineOpts does not list' };
+    }
+    if (!isSqlSession(session)) return { error: `${session.engine} does not say where its data is` };
     if (session.engine === 'postgres') {
       const rows = await session.query<{ data_directory: string }>('/* flightdeck/monitor: host */ SHOW data_directory');
       const path = rows[0]?.data_directory;
@@ -261,9 +268,9 @@ export async function readDataDirectory(session: SqlSession): Promise<DataDirect
     return path ? { path } : { error: 'the server returned no @@datadir' };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return session.engine === 'postgres'
-      ? { error: message, hint: 'Grant pg_read_all_settings (or pg_monitor) to the monitoring user so the data directory\'s disk is measured.' }
-      : { error: message };
+    if (session.engine === 'postgres') return { error: message, hint: 'Grant pg_read_all_settings (or pg_monitor) to the monitoring user so the data directory\'s disk is measured.' };
+    if (session.engine === 'mongodb') return { error: message, hint: 'Grant the clusterMonitor role so the data directory\'s disk is measured.' };
+    return { error: message };
   }
 }
 

@@ -5,7 +5,7 @@
 import type { MonitorState, PoolerPanel, Sample, Series, SeriesKey } from '../../shared/monitor';
 import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
 import type { Engine, Profile } from '../../shared/profile';
-import { isSqlSession, type SqlSession } from '../connections/adapter';
+import type { EngineSession } from '../connections/adapter';
 import { connectProfile, type OpenConnection, type ResolvedSecrets } from '../connections/connect';
 import { toFlightdeckError } from '../connections/errors';
 import { assertPoolerAttachable } from '../connections/pgbouncer-console';
@@ -79,7 +79,7 @@ export class MonitorService {
     }
     const profile = await this.deps.profiles.get(profileId);
     if (!this.deps.samplers[profile.engine]) {
-      throw new FlightdeckError('ENGINE_UNSUPPORTED', `Live health panels are not available for ${profile.engine} yet.`, 'Use a PostgreSQL or MySQL/MariaDB profile for the health panels.');
+      throw new FlightdeckError('ENGINE_UNSUPPORTED', `Live health panels are not available for ${profile.engine}.`, 'Use a PostgreSQL, MySQL/MariaDB or MongoDB profile for the health panels.');
     }
     const target: Target = {
       profileId,
@@ -191,9 +191,9 @@ export class MonitorService {
   }
 
   /** The target's monitoring session, for actions on the server it watches (cancel, terminate). */
-  session(profileId: string): SqlSession {
+  session(profileId: string): EngineSession {
     const conn = this.targets.get(profileId)?.conn;
-    if (!conn || !isSqlSession(conn.session)) {
+    if (!conn) {
       throw new FlightdeckError('NOT_FOUND', 'This profile\'s health panels are not connected right now.', 'Wait for the panels to show live data, then try again.');
     }
     return conn.session;
@@ -261,9 +261,8 @@ export class MonitorService {
       poolSize: 1,
       ...monitorSessionLimits,
     });
-    if (target.stopped || !isSqlSession(conn.session)) {
+    if (target.stopped) {
       await conn.close();
-      if (!target.stopped) throw new FlightdeckError('ENGINE_UNSUPPORTED', `Live health panels are not available for ${profile.engine} yet.`, 'Use a PostgreSQL or MySQL/MariaDB profile.');
       return;
     }
     target.conn = conn;

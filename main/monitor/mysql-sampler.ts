@@ -14,7 +14,7 @@ import { readReplication } from './mysql-replication';
 import { describeServer, readPerfSchemaSetup, type MysqlServer, type PerfSchemaSetup, type Queryable } from './mysql-server';
 import { activityLists, idleTransactionIds, poolPanel, readLastStatements, readSessions, type SessionSnapshot } from './mysql-sessions';
 import { StatusRates, type Rates } from './mysql-status-rates';
-import type { Sampler, SamplerFactory, SamplerOptions } from './sampler';
+import { forSql, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
 
 class MysqlSampler implements Sampler {
   private server: MysqlServer | undefined;
@@ -128,4 +128,4 @@ class MysqlSampler implements Sampler {
 }
 
 /** A sampler for one MySQL or MariaDB target; give it the target's monitoring session. */
-export const mysqlSampler: SamplerFactory = (session: SqlSession, opts: SamplerOptions) => new MysqlSampler(session, opts);
+export const mysqlSampler: SamplerFactory = forSql((session: SqlSession, opts: SamplerOptions) => new MysqlSampler(session, opts));

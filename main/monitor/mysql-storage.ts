@@ -18,6 +18,7 @@ import { FlightdeckError } from '../../shared/errors';
 import type { SqlSession } from '../connections/adapter';
 import { isDenied } from './mysql-panel-errors';
 import { describeServer, perfSchemaGrantHint, perfSchemaOffHint, type MysqlServer, type Queryable } from './mysql-server';
+import { forSql } from './sampler';
 import { StorageReadError, type StorageOptions, type StorageReader, type StorageReaderFactory, type StorageReading } from './storage';
 
 const systemSchemas = "('mysql', 'information_schema', 'performance_schema', 'sys')";
@@ -25,7 +26,7 @@ const systemSchemas = "('mysql', 'information_schema', 'performance_schema', 'sy
 const minStatementMs = 20;
 const ioInstrument = 'wait/io/table/sql/handler';
 
-export const mysqlStorage: StorageReaderFactory = (session, opts) => new MysqlStorage(session, opts);
+export const mysqlStorage: StorageReaderFactory = forSql((session, opts: StorageOptions) => new MysqlStorage(session, opts));
 
 class OutOfTime extends Error {}
 

@@ -8,7 +8,7 @@ import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
 import type { SqlSession } from '../connections/adapter';
 import { quoteIdent } from '../connections/postgres';
 import { CounterTracker, perSecond, type CounterRow } from './counter-rates';
-import type { Sampler, SamplerFactory, SamplerOptions } from './sampler';
+import { forSql, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
 
 /** Query texts are cut here: enough to recognise a statement, small enough for 1 Hz samples. */
 const queryTextChars = 2000;
@@ -35,7 +35,7 @@ const textFetchLimit = 500;
  * a dearer one leaves them to the next sample, so no single sample pays for both. */
 const textsSameSampleMs = 10;
 
-export const postgresSampler: SamplerFactory = (session, opts) => new PostgresSampler(session, opts);
+export const postgresSampler: SamplerFactory = forSql((session, opts) => new PostgresSampler(session, opts));
 
 /** Every query says who sent it, so a DBA looking at pg_stat_activity or pg_stat_statements (and
  * the monitor's own cost benchmark) can tell Flightdeck's sampling apart. */

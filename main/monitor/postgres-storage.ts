@@ -20,6 +20,7 @@
 // on a table a migration churns is most of it; so it is not used here even when installed.
 import type { StoragePanel } from '../../shared/monitor';
 import type { PinnedSql, SqlSession } from '../connections/adapter';
+import { forSql } from './sampler';
 import { StorageReadError, type StorageOptions, type StorageReader, type StorageReaderFactory, type StorageReading } from './storage';
 
 const tag = '/* flightdeck/monitor: storage */';
@@ -131,7 +132,7 @@ interface StorageRow {
   unused: { count: number; rows: { schema: string; table: string; name: string; pages: number }[] };
 }
 
-export const postgresStorage: StorageReaderFactory = (session, opts) => new PostgresStorage(session, opts);
+export const postgresStorage: StorageReaderFactory = forSql((session, opts: StorageOptions) => new PostgresStorage(session, opts));
 
 class PostgresStorage implements StorageReader {
   constructor(

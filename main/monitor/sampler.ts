@@ -1,7 +1,7 @@
 // What the monitor service asks of each engine: read one sample through the target's dedicated
 // monitoring session. Samplers keep the previous counters themselves to turn them into rates.
 import type { Sample } from '../../shared/monitor';
-import type { SqlSession } from '../connections/adapter';
+import { isMongoSession, isSqlSession, type EngineSession, type MongoDbSession, type SqlSession } from '../connections/adapter';
 
 export interface SamplerOptions {
   profileId: string;
@@ -19,4 +19,21 @@ export interface Sampler {
   sample(): Promise<Sample>;
 }
 
-export type SamplerFactory = (session: SqlSession, opts: SamplerOptions) => Sampler;
+/** Makes the sampler of one target from its monitoring session (see forSql / forMongo). */
+export type SamplerFactory = (session: EngineSession, opts: SamplerOptions) => Sampler;
+
+/** A factory for samplers that need a SQL session (PostgreSQL, MySQL). */
+export function forSql<O, T>(make: (session: SqlSession, opts: O) => T): (session: EngineSession, opts: O) => T {
+  return (session, opts) => {
+    if (!isSqlSession(session)) throw new Error(`a SQL sampler was given a ${session.engine} session`);
+    return make(session, opts);
+  };
+}
+
+/** A factory for samplers that need the MongoDB driver. */
+export function forMongo<O, T>(make: (session: MongoDbSession, opts: O) => T): (session: EngineSession, opts: O) => T {
+  return (session, opts) => {
+    if (!isMongoSession(session)) throw new Error(`a MongoDB sampler was given a ${session.engine} session`);
+    return make(session, opts);
+  };
+}

@@ -10,7 +10,7 @@
 // by the server and reported as "not read this time", the previous reading staying on show; it
 // never delays a live sample by more than the reserve.
 import type { StoragePanel } from '../../shared/monitor';
-import type { SqlSession } from '../connections/adapter';
+import type { EngineSession } from '../connections/adapter';
 
 export interface StorageOptions {
   /** The largest tables listed (by total size). */
@@ -33,7 +33,7 @@ export interface StorageReader {
   read(budgetMs: number): Promise<StorageReading>;
 }
 
-export type StorageReaderFactory = (session: SqlSession, opts: StorageOptions) => StorageReader;
+export type StorageReaderFactory = (session: EngineSession, opts: StorageOptions) => StorageReader;
 
 /** A reading that failed, worded for the DBA. */
 export class StorageReadError extends Error {

@@ -405,7 +405,7 @@ describeWith('mariadb', 'MySQL/MariaDB health sampler', (db: AvailableServer<'ma
     // The interval is the one between the two readings, so the rate gives back the count.
     expect(Math.round(row!.callsPerSec * seconds)).toBe(100);
     // Each call sends one row.
-    expect(Math.round(row!.rowsPerSec * seconds)).toBe(100);
+    expect(Math.round(row!.rowsPerSec! * seconds)).toBe(100);
     expect(row!.meanMs).toBeGreaterThan(0);
     expect(row!.totalMsPerSec).toBeGreaterThan(0);
     expect(row!.id).toMatch(/^flightdeck_test:[0-9a-f]{32}$/);

@@ -214,7 +214,7 @@ describeWith('postgres', 'PostgreSQL health sampler', (server) => {
     expect(Math.abs(calls - 100)).toBeLessThanOrEqual(2);
     expect(row.meanMs).toBeGreaterThan(0);
     expect(row.totalMsPerSec).toBeGreaterThan(0);
-    expect((row.rowsPerSec * panel.intervalMs!) / 1000).toBeLessThanOrEqual(2);
+    expect((row.rowsPerSec! * panel.intervalMs!) / 1000).toBeLessThanOrEqual(2);
     expect(row.baselineMeanMs).toBeNull();
     expect(panel.tracked).toBeGreaterThan(0);
   });

@@ -21,6 +21,7 @@ import { createLogger } from '../../main/log';
 import { MonitorService, monitorSessionLimits } from '../../main/monitor/monitor-service';
 import { postgresStorage } from '../../main/monitor/postgres-storage';
 import { samplers } from '../../main/monitor/samplers';
+import { forSql } from '../../main/monitor/sampler';
 import { defaultStorageOptions, StorageReadError, storageBudgetMs, type StorageReaderFactory } from '../../main/monitor/storage';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
 import { describeWith, type AvailableServer } from '../support/servers';
@@ -181,7 +182,7 @@ describeWith('postgres', 'PostgreSQL storage panel', (server: AvailableServer<'p
 
     // A reader whose query would run for half a minute: only the time box ends it.
     let attempts = 0;
-    const hanging: StorageReaderFactory = (session) => ({
+    const hanging: StorageReaderFactory = forSql((session) => ({
       async read(budgetMs) {
         attempts++;
         const pinned = await session.pin();
@@ -196,7 +197,7 @@ describeWith('postgres', 'PostgreSQL storage panel', (server: AvailableServer<'p
           pinned.release(false);
         }
       },
-    });
+    }));
 
     for (const [name, factory, storageIntervalMs] of [
       ['real', postgresStorage, 1500],

@@ -82,6 +82,8 @@ function fakeSession(server: FakeServer, dbName = 'shop'): { session: MongoDbSes
   const session = {
     engine: 'mongodb' as const,
     mongo: () => ({ client, db }) as unknown as ReturnType<MongoDbSession['mongo']>,
+    client: () => client as unknown as ReturnType<MongoDbSession['client']>,
+    database: 'shop',
     inspect: async () => {
       throw new Error('not used');
     },

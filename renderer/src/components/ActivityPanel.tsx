@@ -45,7 +45,18 @@ export const ActivityPanel = memo(function ActivityPanel({ profileId, activity: 
           <>
             <StatChip label="commits/s" value={formatRate(a.commitsPerSec)} />
             <StatChip label="rollbacks/s" value={formatRate(a.rollbacksPerSec)} />
-            <StatChip label="deadlocks/s" value={formatRate(a.deadlocksPerSec)} level={deadlocks} />
+            {/* MongoDB has no deadlocks to count (conflicting writes are retried). */}
+            {!a.operationsPerSec && <StatChip label="deadlocks/s" value={formatRate(a.deadlocksPerSec)} level={deadlocks} />}
+            {a.operationsPerSec && (
+              <StatChip
+                label="ops/s"
+                value={formatRate(Object.values(a.operationsPerSec).reduce((n, v) => n + v, 0))}
+                title={Object.entries(a.operationsPerSec)
+                  .map(([k, v]) => `${k} ${formatRate(v)}/s`)
+                  .join(', ')}
+                testId="ops-per-sec"
+              />
+            )}
             {a.tempFilesPerSec !== null && <StatChip label="temp files/s" value={formatRate(a.tempFilesPerSec)} />}
             <StatChip label={`queries > ${threshold}`} value={a.longRunning.length} level={long} />
             <StatChip label="idle in tx" value={a.idleInTransaction.length} level={idleTx} />

@@ -1,19 +1,21 @@
-import { formatDuration, oneLine } from '../format/health-format';
+import { formatDuration, oneLine, sessionLabel } from '../format/health-format';
 import type { Blocker, Chain, WaiterNode } from '../health/lock-tree';
 import { useUiStore } from '../store/ui-store';
 
 interface Props {
   profileId: string;
+  /** How sessions are named (pid, connection id, operation id). */
+  engine?: string;
   chain: Chain;
   canSignal: boolean;
 }
 
 /** One blocking chain: the blocker on top with its actions, the sessions waiting for it below. */
-export function BlockingChain({ profileId, chain, canSignal }: Props) {
+export function BlockingChain({ profileId, engine, chain, canSignal }: Props) {
   return (
     <div className="chain" data-testid="blocking-chain" data-blocker-pid={chain.blocker.pid}>
-      <BlockerRow profileId={profileId} blocker={chain.blocker} canSignal={canSignal} blocks={chain.total} />
-      <WaiterList profileId={profileId} nodes={chain.waiters} canSignal={canSignal} />
+      <BlockerRow profileId={profileId} engine={engine} blocker={chain.blocker} canSignal={canSignal} blocks={chain.total} />
+      <WaiterList profileId={profileId} engine={engine} nodes={chain.waiters} canSignal={canSignal} />
     </div>
   );
 }
@@ -34,12 +36,12 @@ function SignalButtons({ profileId, session, canSignal }: { profileId: string; s
   );
 }
 
-function BlockerRow({ profileId, blocker, canSignal, blocks }: { profileId: string; blocker: Blocker; canSignal: boolean; blocks: number }) {
+function BlockerRow({ profileId, engine, blocker, canSignal, blocks }: { profileId: string; engine?: string; blocker: Blocker; canSignal: boolean; blocks: number }) {
   return (
     <div className="chain-blocker" data-testid="chain-blocker" data-pid={blocker.pid}>
       <div className="chain-line">
         <span className="chain-role blocker">blocker</span>
-        <span className="pid mono">pid {blocker.pid}</span>
+        <span className="pid mono">{sessionLabel(blocker, engine)}</span>
         <span className="who">
           {blocker.user}
           {blocker.application && <span className="muted"> · {blocker.application}</span>}
@@ -60,7 +62,7 @@ function BlockerRow({ profileId, blocker, canSignal, blocks }: { profileId: stri
   );
 }
 
-function WaiterList({ profileId, nodes, canSignal }: { profileId: string; nodes: WaiterNode[]; canSignal: boolean }) {
+function WaiterList({ profileId, engine, nodes, canSignal }: { profileId: string; engine?: string; nodes: WaiterNode[]; canSignal: boolean }) {
   if (!nodes.length) return null;
   return (
     <ul className="chain-waiters">
@@ -68,7 +70,7 @@ function WaiterList({ profileId, nodes, canSignal }: { profileId: string; nodes:
         <li key={node.wait.pid} className="chain-waiter" data-testid="chain-waiter" data-pid={node.wait.pid}>
           <div className="chain-line">
             <span className="chain-role waiter">waits</span>
-            <span className="pid mono">pid {node.wait.pid}</span>
+            <span className="pid mono">{sessionLabel(node.wait, engine)}</span>
             <span className="lock-mode mono">{node.wait.mode}</span>
             <span className="relation mono">{node.wait.relation}</span>
             <span className={`wait-time ${node.wait.waitMs >= 10_000 ? 'level-critical' : node.wait.waitMs >= 1000 ? 'level-warn' : ''}`}>
@@ -91,7 +93,7 @@ function WaiterList({ profileId, nodes, canSignal }: { profileId: string; nodes:
           <code className="chain-query" title={node.wait.query}>
             {oneLine(node.wait.query) || <span className="muted">(no query)</span>}
           </code>
-          <WaiterList profileId={profileId} nodes={node.waiters} canSignal={canSignal} />
+          <WaiterList profileId={profileId} engine={engine} nodes={node.waiters} canSignal={canSignal} />
         </li>
       ))}
     </ul>

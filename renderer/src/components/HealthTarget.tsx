@@ -63,7 +63,7 @@ export function HealthTarget({ profileId, onRemove }: Props) {
         <div className={`health-panels${stale ? ' stale' : ''}`}>
           <PoolPanel profileId={profileId} pool={shown.pool} pooler={shown.pooler} error={errorOf('pool')} series={series} window={window} points={points} />
           <ReplicationPanel profileId={profileId} replication={shown.replication} error={errorOf('replication')} series={series} window={window} points={points} />
-          <LocksPanel profileId={profileId} locks={shown.locks} error={errorOf('locks')} series={series} window={window} points={points} canSignal={!watchOnly} />
+          <LocksPanel profileId={profileId} engine={shown.engine} locks={shown.locks} error={errorOf('locks')} series={series} window={window} points={points} canSignal={!watchOnly} />
           <ActivityPanel profileId={profileId} activity={shown.activity} error={errorOf('activity')} series={series} window={window} points={points} />
           <StatementsPanel profileId={profileId} statements={shown.statements} error={errorOf('statements')} />
           <StoragePanel storage={shown.storage} engine={shown.engine} at={shown.time} />

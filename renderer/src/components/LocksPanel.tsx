@@ -14,6 +14,7 @@ import { TimeChart, type ChartLine } from './TimeChart';
 
 interface Props {
   profileId: string;
+  engine?: string;
   locks?: Locks;
   error?: PanelError;
   series: SeriesSet;
@@ -25,7 +26,7 @@ interface Props {
 
 const count = (v: number) => String(Math.round(v));
 
-export const LocksPanel = memo(function LocksPanel({ profileId, locks, error, series, window, points, canSignal }: Props) {
+export const LocksPanel = memo(function LocksPanel({ profileId, engine, locks, error, series, window, points, canSignal }: Props) {
   const lines = useMemo<ChartLine[]>(() => [{ id: 'waiting', label: 'sessions waiting on a lock', color: lineColors.waiting, points: series['locks.waiting'] }], [series]);
   const chains = useMemo(() => (locks ? buildChains(locks) : []), [locks]);
   const level = levelOf(locks?.waiting, lockWaitThreshold);
@@ -53,7 +54,7 @@ export const LocksPanel = memo(function LocksPanel({ profileId, locks, error, se
           <SignalNoticeLine profileId={profileId} />
           {locks && chains.length === 0 && <p className="all-clear">No session is waiting on a lock.</p>}
           {chains.map((chain) => (
-            <BlockingChain key={chain.blocker.pid} profileId={profileId} chain={chain} canSignal={canSignal} />
+            <BlockingChain key={chain.blocker.pid} profileId={profileId} engine={engine} chain={chain} canSignal={canSignal} />
           ))}
         </div>
       </div>

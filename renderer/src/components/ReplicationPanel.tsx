@@ -118,6 +118,15 @@ export const ReplicationPanel = memo(function ReplicationPanel({ profileId, repl
           </tbody>
         </table>
       )}
+      {r?.oplog && (
+        <p className="small" data-testid="oplog-window" title="A member that falls further behind than the oplog reaches back cannot catch up and must be resynced.">
+          Oplog window <strong className={r.oplog.windowSeconds < 3600 ? 'level-critical' : r.oplog.windowSeconds < 24 * 3600 ? 'level-warn' : ''}>{formatSeconds(r.oplog.windowSeconds)}</strong>
+          <span className="muted">
+            {' '}
+            · {formatBytes(r.oplog.usedBytes)} of {formatBytes(r.oplog.maxBytes)}
+          </span>
+        </p>
+      )}
       {r?.role === 'primary' && r.replicas.length === 0 && <p className="muted small">No replica is connected.</p>}
       {r?.role === 'standalone' && r.slots.length === 0 && <p className="muted small">Standalone: no replicas, no upstream and no replication slots.</p>}
     </HealthPanel>

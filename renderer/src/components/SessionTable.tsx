@@ -1,5 +1,5 @@
 import type { ActivityPanel } from '../../../shared/monitor';
-import { formatDuration, oneLine } from '../format/health-format';
+import { formatDuration, oneLine, sessionLabel } from '../format/health-format';
 
 type Row = ActivityPanel['longRunning'][number];
 
@@ -36,7 +36,7 @@ export function SessionTable({ title, rows, none, durationLabel, testId }: Props
           <tbody>
             {sorted.map((r) => (
               <tr key={r.pid}>
-                <td className="num mono">{r.pid}</td>
+                <td className="num mono">{r.sessionId ? sessionLabel(r) : r.pid}</td>
                 <td className="num level-warn">{formatDuration(r.durationMs)}</td>
                 <td className="nowrap">
                   {r.user}

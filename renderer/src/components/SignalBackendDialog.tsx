@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { ProfileSummary } from '../../../shared/api';
 import type { FlightdeckError } from '../../../shared/errors';
 import { asFlightdeckError } from '../api/as-flightdeck-error';
-import { formatDuration } from '../format/health-format';
+import { formatDuration, sessionLabel } from '../format/health-format';
 import type { Blocker } from '../health/lock-tree';
 import { signalBackend } from '../store/health-actions';
 import { useUiStore } from '../store/ui-store';
@@ -22,6 +22,13 @@ const effects = {
   terminate:
     'The session is closed: its open transaction rolls back and every lock it holds is released. The application that owns it sees its connection drop.',
 };
+// MongoDB has no server-side "close this connection": an operation is killed (killOp), and a
+// logical session ended (killSessions) aborts its transaction and releases its locks.
+const mongoEffects = {
+  cancel: 'The operation is killed (killOp); its session and any open transaction stay. A transaction keeps its locks: terminate to end it.',
+  terminate: 'The operation is killed and its logical session ended (killSessions): the open transaction aborts and its locks are released. The application sees its operation fail.',
+  idleSession: 'The logical session is ended (killSessions): its open transaction aborts and its locks are released. The application sees its next operation in the transaction fail.',
+};
 
 /** Confirms cancelling or terminating a server session. On production the profile's name must be
  * typed; the core checks it, so a slip is refused there and not only here. */
@@ -33,12 +40,13 @@ export function SignalBackendDialog({ summary, action, session }: Props) {
   const { profile } = summary;
   const production = profile.environment === 'production';
   const verb = action === 'cancel' ? 'Cancel query' : 'Terminate session';
+  const label = sessionLabel(session, profile.engine);
   const close = () => openDialog(undefined);
   const submit = async () => {
     setBusy(true);
     setError(undefined);
     try {
-      await signalBackend(profile.id, session.pid, action, production ? typed : undefined);
+      await signalBackend(profile.id, session, action, production ? typed : undefined);
       close();
     } catch (e) {
       setError(asFlightdeckError(e));
@@ -47,7 +55,7 @@ export function SignalBackendDialog({ summary, action, session }: Props) {
   };
   return (
     <ModalDialog
-      title={action === 'cancel' ? `Cancel the query of session ${session.pid}?` : `Terminate session ${session.pid}?`}
+      title={action === 'cancel' ? `Cancel the query of ${label}?` : `Terminate ${label}?`}
       tone={action === 'terminate' || production ? 'danger' : 'normal'}
       testId="signal-dialog"
       onClose={close}
@@ -72,7 +80,7 @@ export function SignalBackendDialog({ summary, action, session }: Props) {
       </p>
       <dl className="kv session-facts">
         <dt>Session</dt>
-        <dd className="mono">pid {session.pid}</dd>
+        <dd className="mono">{session.sessionId ?? label}</dd>
         <dt>User · app</dt>
         <dd>
           {session.user}
@@ -84,7 +92,7 @@ export function SignalBackendDialog({ summary, action, session }: Props) {
         <dd>open for {formatDuration(session.xactMs)}</dd>
       </dl>
       <pre className="dialog-query">{session.query || '(no query)'}</pre>
-      <p className="muted">{effects[action]}</p>
+      <p className="muted">{profile.engine === 'mongodb' ? (session.sessionId ? mongoEffects.idleSession : mongoEffects[action]) : effects[action]}</p>
       <form
         id="signal-form"
         onSubmit={(e) => {

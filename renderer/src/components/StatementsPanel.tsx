@@ -16,6 +16,8 @@ export const StatementsPanel = memo(function StatementsPanel({ profileId, statem
   const top = st?.top ?? [];
   const busiest = top.reduce((m, r) => Math.max(m, r.totalMsPerSec), 0);
   const hasBaseline = top.some((r) => r.baselineMeanMs !== null);
+  // MongoDB's top counts no rows, and its rows are collections, not statements: no baseline either.
+  const hasRows = top.some((r) => r.rowsPerSec !== null);
   return (
     <HealthPanel
       name="statements"
@@ -27,7 +29,7 @@ export const StatementsPanel = memo(function StatementsPanel({ profileId, statem
           <>
             <StatChip label="tracked" value={st.tracked.toLocaleString('en-US')} />
             <StatChip label="ms/s in top" value={formatMsValue(top.reduce((n, r) => n + r.totalMsPerSec, 0))} title="Server time the listed statements took per second of wall time" />
-            <BaselineControl profileId={profileId} />
+            {!st.note && <BaselineControl profileId={profileId} />}
           </>
         )
       }
@@ -38,6 +40,7 @@ export const StatementsPanel = memo(function StatementsPanel({ profileId, statem
           {st.hint && <div className="error-hint">{st.hint}</div>}
         </div>
       )}
+      {st?.available && st.note && <p className="muted small" data-testid="statements-note">{st.note}</p>}
       {st?.available && top.length === 0 && <p className="muted small">No statement ran during the last interval.</p>}
       {st?.available && top.length > 0 && (
         <div className="statements-scroll">
@@ -49,7 +52,7 @@ export const StatementsPanel = memo(function StatementsPanel({ profileId, statem
                 <th className="num">Calls/s</th>
                 <th className="num">Mean ms</th>
                 {hasBaseline && <th className="num">Baseline</th>}
-                <th className="num">Rows/s</th>
+                {hasRows && <th className="num">Rows/s</th>}
               </tr>
             </thead>
             <tbody>
@@ -73,7 +76,7 @@ export const StatementsPanel = memo(function StatementsPanel({ profileId, statem
                         {ratio !== null && <span className={`delta level-${level}`}> {ratio >= 1 ? '+' : ''}{Math.round((ratio - 1) * 100)}%</span>}
                       </td>
                     )}
-                    <td className="num">{formatRate(r.rowsPerSec)}</td>
+                    {hasRows && <td className="num">{formatRate(r.rowsPerSec)}</td>}
                   </tr>
                 );
               })}

@@ -116,7 +116,7 @@ const StorageReading = memo(
           <table className="health-table storage-table" data-testid="storage-tables">
             <thead>
               <tr>
-                <th>Table</th>
+                <th>{engine === 'mongodb' ? 'Collection' : 'Table'}</th>
                 <th className="size-col">
                   Size{' '}
                   <span className="storage-legend" aria-label="bar colours">
@@ -131,7 +131,10 @@ const StorageReading = memo(
                 </th>
                 <th className="num">Rows</th>
                 {postgres && <th className="num">Dead</th>}
-                <th className="num" title={postgres ? 'Estimated from pg_stats column widths against the table\'s pages' : 'DATA_FREE: free space inside the table\'s tablespace'}>
+                <th
+                  className="num"
+                  title={postgres ? 'Estimated from pg_stats column widths against the table\'s pages' : engine === 'mongodb' ? 'freeStorageSize: space inside the collection\'s file a compact would give back' : 'DATA_FREE: free space inside the table\'s tablespace'}
+                >
                   {postgres ? 'Bloat (est.)' : 'Reclaimable'}
                 </th>
                 {postgres && <th className="num maint-col">Vacuumed</th>}

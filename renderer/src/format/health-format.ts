@@ -79,3 +79,12 @@ export function formatLimit(ms: number): string {
   if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
   return `${+(ms / 1000).toFixed(1)} s`;
 }
+
+/** How a panel names a server session: PostgreSQL's pid, MySQL's connection id, MongoDB's operation
+ * id, or, for a MongoDB idle transaction (no operation), the start of its logical session id. */
+export function sessionLabel(s: { pid: number; sessionId?: string }, engine?: string): string {
+  if (s.sessionId) return `session ${s.sessionId.slice(0, 8)}`;
+  if (engine === 'mongodb') return `op ${s.pid}`;
+  if (engine === 'mysql') return `id ${s.pid}`;
+  return `pid ${s.pid}`;
+}

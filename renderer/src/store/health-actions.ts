@@ -209,8 +209,8 @@ export async function exportCsv(profileId: string): Promise<void> {
 }
 
 /** Cancels a session's query or ends the session; the core checks a production confirmation. */
-export async function signalBackend(profileId: string, pid: number, action: 'cancel' | 'terminate', confirm: string | undefined): Promise<SignalNotice> {
-  const result = await api().monitor.signalBackend({ profileId, pid, action, ...(confirm !== undefined ? { confirm } : {}) });
+export async function signalBackend(profileId: string, session: { pid: number; sessionId?: string }, action: 'cancel' | 'terminate', confirm: string | undefined): Promise<SignalNotice> {
+  const result = await api().monitor.signalBackend({ profileId, pid: session.pid, ...(session.sessionId ? { sessionId: session.sessionId } : {}), action, ...(confirm !== undefined ? { confirm } : {}) });
   const notice = { ...result, at: Date.now() };
   useHealthStore.getState().setSignalNotice(profileId, notice);
   return notice;
