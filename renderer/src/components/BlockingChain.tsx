@@ -6,16 +6,18 @@ interface Props {
   profileId: string;
   /** How sessions are named (pid, connection id, operation id). */
   engine?: string;
+  /** Every blocker's label by its pid (a MongoDB idle transaction is named by its session). */
+  names?: ReadonlyMap<number, string>;
   chain: Chain;
   canSignal: boolean;
 }
 
 /** One blocking chain: the blocker on top with its actions, the sessions waiting for it below. */
-export function BlockingChain({ profileId, engine, chain, canSignal }: Props) {
+export function BlockingChain({ profileId, engine, names, chain, canSignal }: Props) {
   return (
     <div className="chain" data-testid="blocking-chain" data-blocker-pid={chain.blocker.pid}>
       <BlockerRow profileId={profileId} engine={engine} blocker={chain.blocker} canSignal={canSignal} blocks={chain.total} />
-      <WaiterList profileId={profileId} engine={engine} nodes={chain.waiters} canSignal={canSignal} />
+      <WaiterList profileId={profileId} engine={engine} names={names} nodes={chain.waiters} canSignal={canSignal} />
     </div>
   );
 }
@@ -62,7 +64,7 @@ function BlockerRow({ profileId, engine, blocker, canSignal, blocks }: { profile
   );
 }
 
-function WaiterList({ profileId, engine, nodes, canSignal }: { profileId: string; engine?: string; nodes: WaiterNode[]; canSignal: boolean }) {
+function WaiterList({ profileId, engine, names, nodes, canSignal }: { profileId: string; engine?: string; names?: ReadonlyMap<number, string>; nodes: WaiterNode[]; canSignal: boolean }) {
   if (!nodes.length) return null;
   return (
     <ul className="chain-waiters">
@@ -80,7 +82,7 @@ function WaiterList({ profileId, engine, nodes, canSignal }: { profileId: string
               {node.wait.user}
               {node.wait.application && <span className="muted"> · {node.wait.application}</span>}
             </span>
-            {node.alsoBlockedBy.length > 0 && <span className="muted small">also waits for {node.alsoBlockedBy.join(', ')}</span>}
+            {node.alsoBlockedBy.length > 0 && <span className="muted small">also waits for {node.alsoBlockedBy.map((p) => names?.get(p) ?? sessionLabel({ pid: p }, engine)).join(', ')}</span>}
             {node.asBlocker && (
               <>
                 <span className="blocks muted">
@@ -93,7 +95,7 @@ function WaiterList({ profileId, engine, nodes, canSignal }: { profileId: string
           <code className="chain-query" title={node.wait.query}>
             {oneLine(node.wait.query) || <span className="muted">(no query)</span>}
           </code>
-          <WaiterList profileId={profileId} engine={engine} nodes={node.waiters} canSignal={canSignal} />
+          <WaiterList profileId={profileId} engine={engine} names={names} nodes={node.waiters} canSignal={canSignal} />
         </li>
       ))}
     </ul>

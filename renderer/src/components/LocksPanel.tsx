@@ -1,6 +1,6 @@
 import { memo, useMemo } from 'react';
 import type { LocksPanel as Locks } from '../../../shared/monitor';
-import { formatDuration } from '../format/health-format';
+import { formatDuration, sessionLabel } from '../format/health-format';
 import { buildChains } from '../health/lock-tree';
 import { lineColors } from '../health/palette';
 import type { SeriesSet } from '../health/series-buffer';
@@ -29,6 +29,7 @@ const count = (v: number) => String(Math.round(v));
 export const LocksPanel = memo(function LocksPanel({ profileId, engine, locks, error, series, window, points, canSignal }: Props) {
   const lines = useMemo<ChartLine[]>(() => [{ id: 'waiting', label: 'sessions waiting on a lock', color: lineColors.waiting, points: series['locks.waiting'] }], [series]);
   const chains = useMemo(() => (locks ? buildChains(locks) : []), [locks]);
+  const names = useMemo(() => new Map(locks?.blockers.map((b) => [b.pid, sessionLabel(b, engine)])), [locks, engine]);
   const level = levelOf(locks?.waiting, lockWaitThreshold);
   const longest = locks?.waits.reduce((m, w) => Math.max(m, w.waitMs), 0) ?? 0;
   return (
@@ -54,7 +55,7 @@ export const LocksPanel = memo(function LocksPanel({ profileId, engine, locks, e
           <SignalNoticeLine profileId={profileId} />
           {locks && chains.length === 0 && <p className="all-clear">No session is waiting on a lock.</p>}
           {chains.map((chain) => (
-            <BlockingChain key={chain.blocker.pid} profileId={profileId} engine={engine} chain={chain} canSignal={canSignal} />
+            <BlockingChain key={chain.blocker.pid} profileId={profileId} engine={engine} names={names} chain={chain} canSignal={canSignal} />
           ))}
         </div>
       </div>

@@ -49,7 +49,7 @@ export const PoolPanel = memo(function PoolPanel({ profileId, pool, pooler, erro
         pool && (
           <>
             <StatChip
-              label={`of ${pool.max}${pct !== undefined ? ` · ${pct}%` : ''}`}
+              label={`of ${pool.max.toLocaleString('en-US')}${pct !== undefined ? ` · ${pct}%` : ''}`}
               value={pool.total}
               level={level}
               title={`${pool.total} client sessions of max_connections ${pool.max} (${pool.reserved} reserved for superusers)`}
