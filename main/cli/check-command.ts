@@ -7,12 +7,11 @@ import { FlightdeckError } from '../../shared/errors';
 import type { OpenConnection } from '../connections/connect';
 import { profileFromUrl, redactUrl } from '../connections/url';
 import { readMigrationSet, type MigrationSet } from '../migrations/migration-set';
-import { assertPgbouncerConsoleProfile, pgbouncerAdminDatabase, pgbouncerDefaultPort } from '../connections/pgbouncer-console';
-import { defaultPhase0Settings, type PgBouncerConsole, type Phase0Context } from '../phases/phase0/context';
+import { defaultPhase0Settings, type Phase0Context } from '../phases/phase0/context';
 import { phase0Checks, runPhase0, type Phase0Report } from '../phases/phase0/run-phase0';
 import { defaultDataDir } from '../platform/paths';
 import { exitCodes, fail, untilStopSignal, usage } from './output';
-import { openTarget, secretsHelp, targetFromArgs, targetHelp, targetOptions } from './target';
+import { openTarget, pgbouncerConsole, secretsHelp, targetFromArgs, targetHelp, targetOptions } from './target';
 
 export const checkHelp = `Usage: flightdeck check --production URL --staging URL --migrations DIR [options]
 
@@ -170,19 +169,6 @@ export async function checkCommand(argv: string[]): Promise<number> {
   } finally {
     await Promise.all(opened.map((c) => c.close()));
   }
-}
-
-/** --pgbouncer URL as a console target: port 6432 and database pgbouncer unless the URL says
- * otherwise, the password from the URL or FLIGHTDECK_PGBOUNCER_PASSWORD (never production's). */
-function pgbouncerConsole(url: string, timeout: string | undefined): PgBouncerConsole {
-  const parsed = profileFromUrl(url, { id: 'pgbouncer', name: 'pgbouncer' });
-  const profile = { ...parsed.profile };
-  if (!new URL(url).port) profile.port = pgbouncerDefaultPort;
-  if (!profile.database) profile.database = pgbouncerAdminDatabase;
-  if (timeout && Number.isInteger(Number(timeout)) && Number(timeout) >= 500 && Number(timeout) <= 120_000) profile.connectTimeoutMs = Number(timeout);
-  assertPgbouncerConsoleProfile(profile, `--pgbouncer ${redactUrl(url)}`);
-  const password = parsed.password ?? process.env.FLIGHTDECK_PGBOUNCER_PASSWORD;
-  return { profile, secrets: password === undefined ? {} : { dbPassword: password } };
 }
 
 function mark(c: CheckResult): string {

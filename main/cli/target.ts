@@ -1,8 +1,9 @@
-// What `connect` and `monitor` share: the connection URL and SSH options on the command line, the
+// What `connect`, `monitor` and `check` share: the connection URL and SSH options on the command line, the
 // secrets from the environment or a prompt, and answering an unknown host key at the terminal.
 import { FlightdeckError } from '../../shared/errors';
 import type { Profile, SshHop, SshOptions } from '../../shared/profile';
 import { connectProfile, type ConnectDeps, type OpenConnection, type ResolvedSecrets } from '../connections/connect';
+import { assertPgbouncerConsoleProfile, pgbouncerAdminDatabase, pgbouncerDefaultPort, type PgBouncerConsole } from '../connections/pgbouncer-console';
 import { HostKeyPolicy } from '../connections/ssh/host-keys';
 import { profileFromUrl, redactUrl } from '../connections/url';
 import { createLogger, type Logger } from '../log';
@@ -130,4 +131,17 @@ export async function openTarget(t: Target, deps: Omit<ConnectDeps, 'hostKeys' |
       throw e;
     }
   }
+}
+
+/** --pgbouncer URL as a console target: port 6432 and database pgbouncer unless the URL says
+ * otherwise, the password from the URL or FLIGHTDECK_PGBOUNCER_PASSWORD (never production's). */
+export function pgbouncerConsole(url: string, timeout: string | undefined): PgBouncerConsole {
+  const parsed = profileFromUrl(url, { id: 'pgbouncer', name: 'pgbouncer' });
+  const profile = { ...parsed.profile };
+  if (!new URL(url).port) profile.port = pgbouncerDefaultPort;
+  if (!profile.database) profile.database = pgbouncerAdminDatabase;
+  if (timeout && Number.isInteger(Number(timeout)) && Number(timeout) >= 500 && Number(timeout) <= 120_000) profile.connectTimeoutMs = Number(timeout);
+  assertPgbouncerConsoleProfile(profile, `--pgbouncer ${redactUrl(url)}`);
+  const password = parsed.password ?? process.env.FLIGHTDECK_PGBOUNCER_PASSWORD;
+  return { profile, secrets: password === undefined ? {} : { dbPassword: password } };
 }

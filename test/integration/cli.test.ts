@@ -74,6 +74,21 @@ describeWith('postgres', 'flightdeck connect against PostgreSQL', (s) => {
     expect(human.stdout).toMatch(/^\d\d:\d\d:\d\d {2}sampled in \d+ ms\n {2}pool {8}\d+\/\d+/);
   });
 
+  it('monitor --storage reads sizes between samples and prints them with the sample', async () => {
+    const r = await flightdeck(['monitor', url, '--once', '--json', '--interval', '1500', '--storage'], { PGPASSWORD: s.password });
+    expect(r.code, r.stderr).toBe(0);
+    const sample = JSON.parse(r.stdout.trim());
+    expect(sample.storage.readAt).toBeLessThan(sample.time);
+    expect(sample.storage.error).toBeUndefined();
+    expect(sample.storage.intervalMs).toBe(60_000);
+    expect(Array.isArray(sample.storage.tables)).toBe(true);
+    const human = await flightdeck(['monitor', url, '--once', '--interval', '1500', '--storage'], { PGPASSWORD: s.password });
+    expect(human.stdout).toMatch(/\n {2}storage {5}read \d\d:\d\d:\d\d, \d+ unused index\(es\)\n/);
+    const refused = await flightdeck(['monitor', url, '--once', '--storage-interval', '10']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--storage-interval 10 is not a number of milliseconds of at least 1000.');
+  });
+
   it('exits 1 with AUTH_FAILED on a wrong password, without echoing it', async () => {
     const r = await flightdeck(['connect', url.replace('flightdeck@', 'flightdeck:not-the-password@'), '--json']);
     expect(r.code).toBe(1);
@@ -105,5 +120,18 @@ describeWith('sshd', 'flightdeck connect through SSH', (ssh) => {
     const changed = await flightdeck([...args, '--known-hosts', ssh.wrongKnownHostsFile, '--accept-new-host-key'], { PGPASSWORD: pgInfo.password });
     expect(changed.code).toBe(1);
     expect(JSON.parse(changed.stdout).error.code).toBe('SSH_HOSTKEY_CHANGED');
+  });
+
+  it('monitor through SSH prints the SSH server\'s host figures with the sample', async () => {
+    const pgInfo = (await import('../support/servers')).getServers().postgres;
+    if (!pgInfo.available) throw new Error(pgInfo.reason);
+    const url = `postgres://${pgInfo.user}@127.0.0.1:${pgInfo.port}/${pgInfo.database}?sslmode=disable`;
+    const r = await flightdeck(['monitor', url, '--ssh', `${ssh.user}@${ssh.host}:${ssh.port}`, '--ssh-key', ssh.clientKey, '--known-hosts', ssh.knownHostsFile, '--once', '--json', '--interval', '1000'], { PGPASSWORD: pgInfo.password });
+    expect(r.code, r.stderr).toBe(0);
+    const sample = JSON.parse(r.stdout.trim());
+    expect(sample.host).toMatchObject({ host: ssh.host, cpus: os.cpus().length });
+    expect(sample.host.error).toBeUndefined();
+    expect(sample.host.mem.totalBytes).toBe(os.totalmem());
+    expect(sample.host.disk).toMatchObject({ path: pgInfo.dataDir, dataDirectory: true });
   });
 });

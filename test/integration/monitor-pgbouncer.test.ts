@@ -3,9 +3,11 @@
 // connection of the pool, plus one more that queues, show as serversActive 3 and clientsWaiting 1
 // within a few samples (the series too); a wrong console password shows on the pooler's part of the
 // panel while the database samples stay live; an attachment that cannot work is refused on save.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { ProfileSummary } from '../../shared/api';
@@ -137,6 +139,22 @@ describeWith('pgbouncer', 'Pool panel: PgBouncer pools of an attached pooler', (
     } finally {
       await call(core, 'monitor/stop', { profileId: id });
     }
+  });
+
+  it('prints the pools in `flightdeck monitor --pgbouncer`, the console password from the environment and nowhere in the output', { timeout: 40_000 }, async () => {
+    const app = await appClient();
+    await app.query('select 1');
+    const pgServer = requireServer('postgres');
+    const url = `postgres://${pgServer.user}@${pgServer.host}:${pgServer.port}/${db.name}?sslmode=disable`;
+    const args = [path.resolve('bin/flightdeck.js'), 'monitor', url, '--pgbouncer', `postgres://${bouncer.adminUser}@${bouncer.host}:${bouncer.port}/pgbouncer`, '--once', '--interval', '1000'];
+    const env = { ...process.env, FLIGHTDECK_DATA_DIR: dir, SSH_AUTH_SOCK: '', PGPASSWORD: db.password, FLIGHTDECK_PGBOUNCER_PASSWORD: bouncer.adminPassword };
+    const json = await promisify(execFile)(process.execPath, [...args, '--json'], { env, timeout: 30_000 });
+    const sample = JSON.parse(json.stdout.trim()) as Sample;
+    expect(sample.pooler!.error).toBeUndefined();
+    expect(sample.pooler!.pools).toContainEqual(expect.objectContaining({ database: db.name, user: bouncer.user, clientsActive: 1, clientsWaiting: 0 }));
+    const human = await promisify(execFile)(process.execPath, args, { env, timeout: 30_000 });
+    expect(human.stdout).toContain(`  pgbouncer   ${db.name}/${bouncer.user} session: 1 clients, 0 waiting (max wait 0.0 s), servers `);
+    expect(json.stdout + json.stderr + human.stdout + human.stderr).not.toContain(bouncer.adminPassword);
   });
 
   it('refuses, on save, a pooler that is not a PgBouncer admin console or a database that is not PostgreSQL', async () => {
