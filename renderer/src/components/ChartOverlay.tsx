@@ -7,12 +7,12 @@ const margin = { top: 8, right: 10, bottom: 0, left: 0 };
 const yAxisWidth = 40;
 const axisHeight = 18;
 
-/** Where recharts draws the plot inside a chart of this width: the overlay maps pixels to time
- * with the same numbers, so the axis, the margins and this function must agree. */
+/** Where TimeChart draws the plot inside a chart of this width: the overlay and the markers map
+ * pixels to time with the same numbers, so the axes, the margins and this function must agree. */
 export function plotBox(width: number) {
   const left = margin.left + yAxisWidth;
   const right = Math.max(left + 1, width - margin.right);
-  return { margin, yAxisWidth, axisHeight, left, right, width: right - left, top: margin.top };
+  return { axisHeight, left, right, width: right - left, top: margin.top };
 }
 
 interface Props {

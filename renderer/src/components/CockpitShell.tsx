@@ -16,7 +16,7 @@ import { ProfileWorkspace } from './ProfileWorkspace';
 import { StatusBar } from './StatusBar';
 import { WorkspaceTabs } from './WorkspaceTabs';
 
-// The charts (recharts and its dependencies) load with the Health view, not with the window.
+// The health panels and their charts load with the Health view, not with the window.
 const HealthView = lazy(() => import('./HealthView').then((m) => ({ default: m.HealthView })));
 
 export function CockpitShell() {

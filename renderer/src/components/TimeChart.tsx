@@ -1,7 +1,7 @@
 import { memo, useEffect, useMemo } from 'react';
-import { CartesianGrid, LineChart, ReferenceArea, ReferenceLine, XAxis, YAxis } from 'recharts';
 import { timeTickFormatter } from '../format/health-format';
-import { niceCeil, timeTicks } from '../health/axis-ticks';
+import { timeTicks } from '../health/axis-ticks';
+import { bandInRange, yAxisTop } from '../health/chart-geometry';
 import { linePath } from '../health/line-path';
 import type { Point } from '../health/series-buffer';
 import type { Threshold } from '../health/thresholds';
@@ -39,16 +39,9 @@ interface Props {
 }
 
 const colors = { warn: '#e3a21a', critical: '#f0555a', grid: '#1e2834', axis: '#6b7a8c', limit: '#8796a8' };
-const tickStyle = { fill: colors.axis, fontSize: 10 };
-// Module-level and memoized props below: recharts 3 pushes axis and reference settings into its
-// store whenever a prop changes identity, and each push recomputes the chart's layout.
-const xAxisLine = { stroke: colors.grid };
-// Without any data recharts draws no x axis and no reference lines; one constant row is enough, as
-// both domains are explicit (allowDataOverflow), and being constant it never makes recharts redo
-// its data-derived work when a sample arrives.
-type Row = readonly [time: number, value: number];
-const placeholderData: Row[] = [[0, 0]];
-const timeOf = (row: Row) => row[0];
+const fontSize = 10;
+/** Tick labels sit this far from the plot's left and bottom edges. */
+const labelGap = 8;
 
 function compact(v: number): string {
   if (Math.abs(v) >= 1_000_000) return `${+(v / 1_000_000).toFixed(1)}M`;
@@ -98,85 +91,90 @@ export function TimeChart(props: Props) {
 
 type BodyProps = Props & { width: number };
 
-/** The chart itself, memoized: the hover line and drag selection re-render only the overlay.
- * recharts draws only the grid, axes and reference lines and areas, from the explicit domains below
- * and no data; the series lines are our own paths (see health/line-path.ts), because recharts'
- * per-point work on a day of history cost several frames on every live sample. */
+/**
+ * The chart itself, memoized: the hover line and drag selection re-render only the overlay.
+ *
+ * All of it (grid, axes, threshold bands and lines, series lines) is our own SVG rather than
+ * recharts. On a live chart the time window moves with every sample, and recharts 3 answers a new
+ * x domain by re-running its store's selectors and, in effects after the commit, re-registering
+ * every reference line and area, which renders the charts twice more: three commits and 20-40 ms
+ * per live sample with a day of history, against a 16 ms budget. Drawn here, a sample is one commit
+ * of a few attribute updates plus the line paths (see health/line-path.ts), on the same plot box
+ * the overlay and the markers use (plotBox).
+ */
 const ChartBody = memo(function ChartBody({ lines, window, points, threshold, minTop, fitToData, limit, width, height }: BodyProps & { height: number }) {
-  const span = window.to - window.from;
+  const { from, to } = window;
+  const span = to - from;
   // No sample for three columns' worth of time (or 5 s) is a hole, not a line to interpolate.
   const gapMs = Math.max(5000, (3 * span) / Math.max(points, 1));
   const formatTick = useMemo(() => timeTickFormatter(span), [span]);
   const box = plotBox(width);
   const plotHeight = Math.max(1, height - box.axisHeight - box.top);
+  const bottom = box.top + plotHeight;
   const xTicks = useMemo(() => {
     // A label centred on a tick at the right edge would be cut in half by the chart's border.
-    const last = window.to - ((window.to - window.from) * 26) / box.width;
-    return timeTicks(window.from, window.to, Math.max(2, Math.floor(box.width / 85))).filter((t) => t <= last);
-  }, [window.from, window.to, box.width]);
+    const last = to - (span * 26) / box.width;
+    return timeTicks(from, to, Math.max(2, Math.floor(box.width / 85))).filter((t) => t <= last);
+  }, [from, to, span, box.width]);
   const dataMax = useMemo(() => lines.reduce((m, l) => l.points.reduce((mm, p) => (p[1] > mm ? p[1] : mm), m), 0), [lines]);
-  // Otherwise the y axis always shows the critical line, so "how close are we" reads at a glance.
-  const top = fitToData
-    ? niceCeil(Math.max(dataMax * 1.2, minTop ?? 0))
-    : niceCeil(Math.max(dataMax, minTop ?? 0, limit ? limit.y : threshold ? threshold.critical * 1.1 : 0));
-  const yDomain = useMemo(() => [0, top], [top]);
-  const yTicks = useMemo(() => [0, top / 2, top], [top]);
-  const xDomain = useMemo(() => [window.from, window.to], [window.from, window.to]);
-  const limitLabel = useMemo(() => limit && { value: limit.label, position: 'insideTopLeft' as const, fill: colors.limit, fontSize: 10 }, [limit]);
+  const top = yAxisTop(dataMax, { minTop, fitToData, limit, threshold });
+  const yTicks = [0, top / 2, top];
   const paths = useMemo(
-    () => lines.map((l) => linePath(l.points, { from: window.from, to: window.to, top, width: box.width, height: plotHeight, gapMs })),
-    [lines, window.from, window.to, top, box.width, plotHeight, gapMs],
+    () => lines.map((l) => linePath(l.points, { from, to, top, width: box.width, height: plotHeight, gapMs })),
+    [lines, from, to, top, box.width, plotHeight, gapMs],
   );
+  const x = (t: number) => box.left + ((t - from) / span) * box.width;
+  const y = (v: number) => bottom - (v / top) * plotHeight;
+  // A value line outside the y range is not drawn at all (on the plot's edge it would read as a
+  // value there); a band is cut to the part of it inside the range.
+  const inRange = (v: number) => v >= 0 && v <= top;
+  const band = (lo: number, hi: number, fill: string, opacity: number) => {
+    const b = bandInRange(lo, hi, top);
+    return b && <rect x={box.left} y={y(b.hi)} width={box.width} height={y(b.lo) - y(b.hi)} fill={fill} fillOpacity={opacity} />;
+  };
+  const valueLine = (v: number, stroke: string, dash: string, opacity?: number) =>
+    inRange(v) && <line x1={box.left} x2={box.right} y1={y(v)} y2={y(v)} stroke={stroke} strokeDasharray={dash} strokeOpacity={opacity} />;
   return (
-    <>
-      <LineChart data={placeholderData} width={width} height={height} margin={box.margin} accessibilityLayer={false}>
-        <CartesianGrid stroke={colors.grid} vertical={false} />
-        <XAxis
-          dataKey={timeOf as (obj: unknown) => number}
-          type="number"
-          domain={xDomain}
-          ticks={xTicks}
-          interval={0}
-          allowDataOverflow
-          tickFormatter={formatTick}
-          tick={tickStyle}
-          tickLine={false}
-          axisLine={xAxisLine}
-          height={box.axisHeight}
-        />
-        <YAxis
-          type="number"
-          width={box.yAxisWidth}
-          domain={yDomain}
-          ticks={yTicks}
-          allowDataOverflow
-          tickFormatter={compact}
-          tick={tickStyle}
-          tickLine={false}
-          axisLine={false}
-        />
-        {threshold && <ReferenceArea y1={threshold.warn} y2={threshold.critical} fill={colors.warn} fillOpacity={0.05} ifOverflow="hidden" />}
-        {threshold && <ReferenceArea y1={threshold.critical} y2={top} fill={colors.critical} fillOpacity={0.08} ifOverflow="hidden" />}
-        {threshold && <ReferenceLine y={threshold.warn} stroke={colors.warn} strokeDasharray="4 3" strokeOpacity={0.8} />}
-        {threshold && <ReferenceLine y={threshold.critical} stroke={colors.critical} strokeDasharray="4 3" strokeOpacity={0.9} />}
-        {limit && (
-          <ReferenceLine
-            y={limit.y}
-            stroke={colors.limit}
-            strokeDasharray="2 2"
-            label={limitLabel}
-          />
-        )}
-      </LineChart>
-      {/* The inner <svg> is the plot box (same numbers as the axes above and the overlay), and an
-          inner svg clips to its own viewport, so a line never draws over the axes or margins. */}
-      <svg className="chart-lines" width={width} height={height} aria-hidden="true">
-        <svg x={box.left} y={box.top} width={box.width} height={plotHeight}>
-          {lines.map((l, i) => (
-            <path key={l.id} d={paths[i]} fill="none" stroke={l.color} strokeWidth={1.5} strokeLinejoin="round" />
-          ))}
-        </svg>
+    <svg className="time-chart-svg" width={width} height={height}>
+      <g className="chart-grid" stroke={colors.grid}>
+        {yTicks.map((v) => (
+          <line key={v} x1={box.left} x2={box.right} y1={y(v)} y2={y(v)} />
+        ))}
+      </g>
+      {threshold && band(threshold.warn, threshold.critical, colors.warn, 0.05)}
+      {threshold && band(threshold.critical, top, colors.critical, 0.08)}
+      {threshold && valueLine(threshold.warn, colors.warn, '4 3', 0.8)}
+      {threshold && valueLine(threshold.critical, colors.critical, '4 3', 0.9)}
+      {limit && inRange(limit.y) && (
+        <>
+          {valueLine(limit.y, colors.limit, '2 2')}
+          <text x={box.left + 5} y={y(limit.y) + 5} dy="0.71em" fill={colors.limit} fontSize={fontSize}>
+            {limit.label}
+          </text>
+        </>
+      )}
+      <line className="chart-x-axis" x1={box.left} x2={box.right} y1={bottom} y2={bottom} stroke={colors.grid} />
+      <g className="chart-ticks chart-x-ticks" fill={colors.axis} fontSize={fontSize} textAnchor="middle">
+        {xTicks.map((t) => (
+          <text key={t} x={x(t)} y={bottom + labelGap} dy="0.71em">
+            {formatTick(t)}
+          </text>
+        ))}
+      </g>
+      <g className="chart-ticks chart-y-ticks" fill={colors.axis} fontSize={fontSize} textAnchor="end">
+        {yTicks.map((v) => (
+          <text key={v} x={box.left - labelGap} y={y(v)} dy="0.355em">
+            {compact(v)}
+          </text>
+        ))}
+      </g>
+      {/* The inner <svg> is the plot box, and an inner svg clips to its own viewport, so a line
+          never draws over the axes or margins. */}
+      <svg className="chart-lines" x={box.left} y={box.top} width={box.width} height={plotHeight}>
+        {lines.map((l, i) => (
+          <path key={l.id} d={paths[i]} fill="none" stroke={l.color} strokeWidth={1.5} strokeLinejoin="round" />
+        ))}
       </svg>
-    </>
+    </svg>
   );
 });

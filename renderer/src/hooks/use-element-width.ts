@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, useState, type RefObject } from 'react';
 
 /** The content width of an element, kept current by a ResizeObserver. Charts draw at this width
- * (and fetch this many points), instead of recharts' ResponsiveContainer measuring it again. */
+ * (and fetch this many points) without measuring themselves again. */
 export function useElementWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {
   const ref = useRef<T>(null);
   const [width, setWidth] = useState(0);
