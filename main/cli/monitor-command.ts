@@ -82,6 +82,10 @@ export async function monitorCommand(argv: string[]): Promise<number> {
       if (!values.once) void untilStopSignal().then(() => (stop = true));
       // The first reading only primes the counters (and starts the host and pooler readings).
       for (let first = true; !stop; first = false) {
+        // Statement statistics are read between samples (sampler.between): after each sample, and
+        // again right before the next when due by then, so the line printed carries the newest
+        // reading, --once included.
+        if (!first) await sampler.between?.(monitorSessionLimits.statementTimeoutMs);
         const started = Date.now();
         void pooler?.refresh();
         const sample = await sampleWithHost(() => sampler.sample(), host);
@@ -92,7 +96,9 @@ export async function monitorCommand(argv: string[]): Promise<number> {
           process.stdout.write(json ? `${JSON.stringify(sample)}\n` : formatSample(sample));
           if (values.once) break;
         }
-        // Storage is read on the same session in the gap before the next sample, never beside it.
+        // The costly readings (statement statistics, then storage) run on the same session in the
+        // gap before the next sample, never beside it.
+        await sampler.between?.(monitorSessionLimits.statementTimeoutMs);
         if (storage && storageReader) await storage.readIfDue(storageReader, intervalMs - (Date.now() - started), monitorSessionLimits.statementTimeoutMs);
         await sleep(intervalMs - (Date.now() - started), () => stop);
       }

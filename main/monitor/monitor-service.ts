@@ -17,7 +17,7 @@ import { HostSampler, readDataDirectory, sampleWithHost } from './host-sampler';
 import { PgBouncerSampler } from './pgbouncer-sampler';
 import type { Sampler, SamplerFactory } from './sampler';
 import { SeriesStore } from './series-store';
-import { defaultStorageIntervalMs, defaultStorageOptions, StorageSchedule, type StorageReader, type StorageReaderFactory } from './storage';
+import { defaultStorageIntervalMs, defaultStorageOptions, storageBudgetMs, StorageSchedule, type StorageReader, type StorageReaderFactory } from './storage';
 import { storageReaders } from './storage-readers';
 
 /** The monitor must never be the outage: it gives up on a statement or a lock long before a person would notice. */
@@ -249,7 +249,16 @@ export class MonitorService {
     const backoff = target.failures ? Math.min(10, 2 ** (target.failures - 1)) : 1;
     const next = target.opts.intervalMs * backoff - (Date.now() - started);
     this.schedule(target, Math.max(0, next));
-    this.readStorage(target, Math.max(0, next));
+    void this.betweenSamples(target, Math.max(0, next));
+  }
+
+  /** The costly readings, one after the other on the monitoring session in the gap before the next
+   * sample: the sampler's own (pg_stat_statements), then storage in whatever time is left. */
+  private async betweenSamples(target: Target, untilNextMs: number): Promise<void> {
+    const started = Date.now();
+    const sampler = target.sampler;
+    if (sampler?.between && target.failures === 0 && !target.stopped) await sampler.between(storageBudgetMs(untilNextMs, monitorSessionLimits.statementTimeoutMs));
+    this.readStorage(target, Math.max(0, untilNextMs - (Date.now() - started)));
   }
 
   private async connect(target: Target): Promise<void> {

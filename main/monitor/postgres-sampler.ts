@@ -3,6 +3,8 @@
 // touched and no function that takes a relation lock is called, so a migration holding ACCESS
 // EXCLUSIVE on a table never makes a panel wait. Flightdeck's own session (pg_backend_pid()) is left
 // out of every count. Supports PostgreSQL 10 and later; newer columns are used when present.
+// pg_stat_statements, whose reading costs tens of milliseconds at thousands of statements, is read
+// in the gaps between samples (between()), and every sample carries the last reading.
 import type { ActivityPanel, LocksPanel, PanelName, PoolPanel, ReplicationPanel, Sample, StatementsPanel } from '../../shared/monitor';
 import { connectionLevelCodes, FlightdeckError } from '../../shared/errors';
 import type { SqlSession } from '../connections/adapter';
@@ -23,6 +25,8 @@ const activityRowLimit = 500;
  * 1.7 ms per sample with 200 sessions, so the sampler as a whole stays under 5 ms of server time
  * per second. */
 const statementsBudgetMsPerSec = 2.5;
+/** Below this much time before the next sample, no statements reading starts. */
+const minBetweenBudgetMs = 30;
 /** However expensive, statements are read at least this often, or the panel would be useless. */
 const statementsMaxGapMs = 30_000;
 /** Characters of query text kept in the cache (oldest use out first). */
@@ -31,8 +35,8 @@ const textCacheChars = 4_000_000;
  * theirs, the texts of up to this many other statements that ran in the interval come along: a
  * busy server's top list changes often, and its next members are then already known. */
 const textFetchLimit = 500;
-/** A counters reading cheaper than this fetches the new top statements' texts in the same sample;
- * a dearer one leaves them to the next sample, so no single sample pays for both. */
+/** A counters reading cheaper than this fetches the new top statements' texts in the same gap
+ * between samples; a dearer one leaves them to the next gap, so no single gap pays for both. */
 const textsSameSampleMs = 10;
 
 export const postgresSampler: SamplerFactory = forSql((session, opts) => new PostgresSampler(session, opts));
@@ -239,6 +243,8 @@ interface ExtensionInfo {
 
 class PostgresSampler implements Sampler {
   private inFlight: Promise<Sample> | undefined;
+  /** The statements reading under way between samples (see between()). */
+  private betweenRun: Promise<void> | undefined;
   private serverVersion: number | undefined;
   private readonly databaseCounters = new CounterTracker();
   private readonly statementCounters = new CounterTracker();
@@ -270,7 +276,21 @@ class PostgresSampler implements Sampler {
     return this.inFlight;
   }
 
+  /** Reads pg_stat_statements (or fetches texts the last reading lacked) when due and when it fits:
+   * its cost grows with the statements tracked (tens of ms at 5,000), so it stays out of the
+   * samples' time and the live panels never wait for it. */
+  between(budgetMs: number): Promise<void> {
+    this.betweenRun ??= (async () => {
+      await this.inFlight?.catch(() => undefined);
+      await this.refreshStatements(budgetMs).catch(() => undefined);
+    })().finally(() => {
+      this.betweenRun = undefined;
+    });
+    return this.betweenRun;
+  }
+
   private async take(): Promise<Sample> {
+    await this.betweenRun;
     const time = Date.now();
     const started = performance.now();
     const sample: Sample = { profileId: this.opts.profileId, engine: 'postgres', time, durationMs: 0, errors: [] };
@@ -300,7 +320,14 @@ class PostgresSampler implements Sampler {
     await run('locks', () => this.readLocks(lockWaiters));
     await run('replication', () => this.readReplication());
     await run('activity', () => this.readActivity());
-    await run('statements', () => this.readStatements());
+    // The last reading taken between samples (none before the first one).
+    const statements = this.lastStatements;
+    if (statements) {
+      await run('statements', async () => {
+        if ('error' in statements) throw statements.error;
+        return statements.panel;
+      });
+    }
     sample.durationMs = Math.round((performance.now() - started) * 100) / 100;
     return sample;
   }
@@ -440,15 +467,17 @@ class PostgresSampler implements Sampler {
     };
   }
 
-  private async readStatements(): Promise<StatementsPanel> {
+  private async refreshStatements(budgetMs: number): Promise<void> {
     const now = Date.now();
     const last = this.lastStatements;
     // Between readings the last outcome stands (see statementsBudgetMsPerSec): its readAt says how
     // old it is. A missing extension is looked up again every statementsMaxGapMs, since enabling it
     // takes a restart or a CREATE EXTENSION; a failed reading is retried after as long as it took.
     const gapMs = last && 'panel' in last && !last.panel.available ? statementsMaxGapMs : Math.min(statementsMaxGapMs, (this.statementsCostMs * 1000) / statementsBudgetMsPerSec);
+    // A reading that would not end before the next sample waits for a wider gap.
+    if (budgetMs < Math.max(minBetweenBudgetMs, this.statementsCostMs * 2)) return;
     if (last && now - this.lastStatementsReadAt < gapMs) {
-      if ('error' in last) throw last.error;
+      if ('error' in last) return;
       if (this.pendingTexts.length > 0 && this.extension) {
         // Taken off the list first: a failing fetch is not retried every sample.
         const ids = this.pendingTexts;
@@ -458,7 +487,7 @@ class PostgresSampler implements Sampler {
         this.deferredCostMs += performance.now() - t;
         last.panel = { ...last.panel, top: last.panel.top.map((r) => ({ ...r, query: r.query || this.text(r.id) })) };
       }
-      return last.panel;
+      return;
     }
 
     const started = performance.now();
@@ -468,7 +497,6 @@ class PostgresSampler implements Sampler {
       if (unavailable) this.statementCounters.clear();
       this.lastStatements = { panel };
       this.lastStatementsReadAt = now;
-      return panel;
     } catch (e) {
       if (e instanceof FlightdeckError && connectionLevelCodes.has(e.code)) {
         this.lastStatements = undefined;
@@ -480,12 +508,10 @@ class PostgresSampler implements Sampler {
       this.lastStatementsReadAt = now;
       this.statementsCostMs = Math.max(this.statementsCostMs, performance.now() - started);
       if (e instanceof FlightdeckError && e.details?.driverCode === '55000' && /shared_preload_libraries/.test(String(e.details.driverMessage ?? e.message))) {
-        const panel: StatementsPanel = { available: false, hint: preloadHint(), top: [], tracked: 0 };
-        this.lastStatements = { panel };
-        return panel;
+        this.lastStatements = { panel: { available: false, hint: preloadHint(), top: [], tracked: 0 } };
+        return;
       }
       this.lastStatements = { error: e };
-      throw e;
     }
   }
 

@@ -17,6 +17,13 @@ export interface Sampler {
   /** Never throws for one panel: a panel that fails is reported in `errors` and left out. Throws
    * only when the session itself is unusable (connection-level FlightdeckError). */
   sample(): Promise<Sample>;
+  /**
+   * Work that is too costly for every sample's time (PostgreSQL: reading pg_stat_statements, whose
+   * cost grows with the number of statements tracked), done on the same session in the gap after
+   * a sample, when due and when it fits in budgetMs; the following samples carry its result. The
+   * monitor calls it right after each sample, never beside one. Never throws.
+   */
+  between?(budgetMs: number): Promise<void>;
 }
 
 /** Makes the sampler of one target from its monitoring session (see forSql / forMongo). */

@@ -5,7 +5,8 @@
 //      pg_stat_statements and 200 client sessions: idle, idle in transaction, and active in pg_sleep.
 //   2. The real postgresSampler through a monitoring session opened as the product opens it
 //      (connectProfile, role monitor, pool of one, monitorSessionLimits), at 1 Hz for BENCH_SAMPLES
-//      samples (60): wall time of each sample() call.
+//      samples (60): wall time of each sample() call, and apart from it the time of the work done
+//      in the gap after each sample (between(): reading pg_stat_statements when due).
 //   3. The server time of Flightdeck's own queries (text starting with /* flightdeck/monitor), from
 //      pg_stat_statements before and after step 2, per second of wall time; and how often the
 //      statements panel was actually read (its readAt), since the sampler reads it less often when
@@ -31,6 +32,7 @@ import { createCore, type Core } from '../../main/core';
 import { startHost, type RunningHost } from '../../main/host/server';
 import { monitorSessionLimits } from '../../main/monitor/monitor-service';
 import { postgresSampler } from '../../main/monitor/postgres-sampler';
+import { storageBudgetMs } from '../../main/monitor/storage';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
 import { PostgresCluster } from '../../main/servers/postgres-cluster';
 import { launchCockpitBrowser, type Cockpit } from '../support/chromium';
@@ -199,6 +201,8 @@ interface PostgresFigures {
   trackedStatements: number;
   samples: number;
   sampleLatencyMs: { p50: number; p99: number; max: number; first: number; p99AfterFirst: number };
+  slowestSamples: { sample: number; ms: number; statements: string }[];
+  betweenSamplesMs: { p50: number; p99: number; max: number };
   serverCostMsPerSec: number;
   serverCostQueries: Record<string, { calls: number; msPerSec: number }>;
   statementsReads: number;
@@ -235,6 +239,11 @@ async function benchSampler(res: Resources, core: Core, profile: Profile, passwo
   const wallStart = performance.now();
   const latencies: number[] = [];
   const readAts = new Set<number>();
+  /** What the statements panel did in each sample: read pg_stat_statements, fetched texts only, or
+   * reused the last reading. */
+  const statementsWork: string[] = [];
+  /** Time spent between samples on the statement statistics (most gaps read nothing). */
+  const betweenMs: number[] = [];
   let panelErrors = 0;
   let last: Sample | undefined;
   for (let i = 0; i < samples; i++) {
@@ -244,7 +253,13 @@ async function benchSampler(res: Resources, core: Core, profile: Profile, passwo
     panelErrors += sample.errors.length;
     if (sample.errors.length) log(`sample ${i}: ${sample.errors.map((e) => `${e.panel}: ${e.message}`).join('; ')}`);
     if (sample.statements?.readAt !== undefined) readAts.add(sample.statements.readAt);
+    const untexted = (s: Sample | undefined) => s?.statements?.top.filter((r) => !r.query).length ?? 0;
+    statementsWork.push(sample.statements?.readAt !== last?.statements?.readAt ? 'read' : untexted(sample) < untexted(last) ? 'texts' : 'reused');
     last = sample;
+    // As MonitorService does: the costly statistics are read in the gap after the sample.
+    const b = performance.now();
+    await sampler.between?.(storageBudgetMs(intervalMs - (b - t), monitorSessionLimits.statementTimeoutMs));
+    betweenMs.push(performance.now() - b);
     // Like MonitorService: the next sample is due one interval after this one started.
     if (i < samples - 1) await sleep(Math.max(0, intervalMs - (performance.now() - t)));
   }
@@ -271,6 +286,14 @@ async function benchSampler(res: Resources, core: Core, profile: Profile, passwo
     // The first sample also looks up the extension and fetches statement texts, so it is shown
     // apart: with 60 samples it alone can be the p99.
     sampleLatencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)), first: round(latencies[0]!), p99AfterFirst: round(percentile(latencies.slice(1), 99)) },
+    // The statement statistics read in the gaps after samples: how long the gaps' work took.
+    betweenSamplesMs: { p50: round(percentile(betweenMs, 50)), p99: round(percentile(betweenMs, 99)), max: round(Math.max(...betweenMs)) },
+    // The slowest samples and what the statements panel did in them (the reading shown is the one
+    // taken in the gap before).
+    slowestSamples: latencies
+      .map((ms, i) => ({ sample: i, ms: round(ms), statements: statementsWork[i]! }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5),
     serverCostMsPerSec: round((totalMs / wallMs) * 1000, 3),
     serverCostQueries: perPanel,
     statementsReads: reads.length,

@@ -164,8 +164,11 @@ describeWith('postgres', 'PostgreSQL storage panel', (server: AvailableServer<'p
       expect(reading.skipped).toEqual([]);
 
       // The live sample on the same session is not held up either.
-      const sample = sampleSchema.parse(await samplers.postgres!(session, { profileId: 'storage', longRunningMs: 60_000, topStatements: 20 }).sample());
+      const live = samplers.postgres!(session, { profileId: 'storage', longRunningMs: 60_000, topStatements: 20 });
+      await live.between?.(1000);
+      const sample = sampleSchema.parse(await live.sample());
       expect(sample.errors).toEqual([]);
+      expect(sample.statements).toBeDefined();
     } finally {
       await migration.query('rollback');
     }
