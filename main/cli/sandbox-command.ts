@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { FlightdeckError } from '../../shared/errors';
 import { createCore } from '../core';
 import { defaultDataDir } from '../platform/paths';
+import { sandboxDirFor } from '../sandbox/sandbox';
 import { sandboxProfileIds } from '../sandbox/sandbox-service';
 import { MemorySecretStore } from '../secrets/secret-store';
 import { exitCodes, fail, untilStopSignal, usage } from './output';
@@ -48,14 +49,15 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     }
     const primary = await core.services.profiles.get(sandboxProfileIds.primary);
     const replica = await core.services.profiles.get(sandboxProfileIds.replica);
-    const credentials = path.join(dataDir, 'sandbox', 'credentials.json');
+    const sandboxDir = sandboxDirFor(dataDir).dir;
+    const credentials = path.join(sandboxDir, 'credentials.json');
     const url = (p: typeof primary) => `postgres://${p.user}@${p.host}:${p.port}/${p.database}?sslmode=disable`;
     if (json) {
       process.stdout.write(`${JSON.stringify({ ok: true, result: { primary: url(primary), replica: url(replica), credentialsFile: credentials, binaries: state.binaries } }, null, 2)}\n`);
     } else {
       process.stdout.write(
         [
-          `Sandbox running (${state.binaries} PostgreSQL binaries), data in ${path.join(dataDir, 'sandbox')}`,
+          `Sandbox running (${state.binaries} PostgreSQL binaries), data in ${sandboxDir}`,
           `  primary  ${url(primary)}`,
           `  replica  ${url(replica)}  (streaming)`,
           `  password in ${credentials}`,

@@ -2,7 +2,7 @@
 // streaming replica in the app's data folder, loaded with a demo shop and a light workload, so every
 // panel has something real to show. Data directories are kept between runs and reused; a crash
 // (stale postmaster.pid, a server left running, a half-cloned replica) is recovered on the next start.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import pg from 'pg';
 import { FlightdeckError } from '../../shared/errors';
 import type { Logger } from '../log';
 import { writeFileAtomic } from '../platform/atomic-file';
-import { PostgresCluster, PostgresClusterError, findPostgresBinaries, freeLoopbackPort, isPortFree, type PortRetryOptions, type PostgresBinaries } from '../servers/postgres-cluster';
+import { PostgresCluster, PostgresClusterError, findPostgresBinaries, freeLoopbackPort, isPortFree, unreachableByServerUser, type PortRetryOptions, type PostgresBinaries } from '../servers/postgres-cluster';
 import { demoDataPresent, loadDemoData } from './demo-data';
 import { DemoWorkload, type WorkloadStats } from './workload';
 
@@ -120,6 +120,26 @@ export const choosePort: PortChooser = async (preferred, avoid) => {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** Where root's sandboxes live when the app's data folder sits below a folder the postgres OS user
+ * may not enter. */
+export const rootSandboxParent = '/var/lib/flightdeck';
+
+/**
+ * The sandbox's folder: `<dataDir>/sandbox`. As root, PostgreSQL runs as the `postgres` OS user,
+ * which must reach that folder; the app opens its own data folder to traverse (see prepareDir), but
+ * not the folders above it, and a home folder only root may enter (/root is 0700 on many systems)
+ * would stop PostgreSQL. The sandbox then lives in /var/lib/flightdeck instead, one folder per app
+ * data folder, rather than Flightdeck loosening the permissions of someone's home.
+ */
+export function sandboxDirFor(dataDir: string): { dir: string; note?: string } {
+  const own = path.join(path.resolve(dataDir), 'sandbox');
+  const blocked = unreachableByServerUser(path.dirname(path.resolve(dataDir)));
+  if (!blocked) return { dir: own };
+  const key = createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12);
+  const dir = path.join(rootSandboxParent, `sandbox-${key}`);
+  return { dir, note: `the sandbox lives in ${dir}: PostgreSQL runs as OS user "postgres", which cannot enter ${blocked.dir} (mode ${blocked.mode}) on the way to ${own}` };
+}
+
 export class Sandbox {
   private readonly opts: SandboxOptions;
   private readonly choosePort: PortChooser;
@@ -138,7 +158,9 @@ export class Sandbox {
   constructor(opts: SandboxOptions) {
     this.opts = opts;
     this.choosePort = opts.choosePort ?? choosePort;
-    this.dir = path.join(path.resolve(opts.dataDir), 'sandbox');
+    const { dir, note } = sandboxDirFor(opts.dataDir);
+    this.dir = dir;
+    if (note) opts.log?.info('sandbox', note);
   }
 
   get state(): SandboxStateName {

@@ -312,6 +312,19 @@ function unenterableAncestor(dir: string, user: OsUser): { dir: string; mode: st
   }
 }
 
+/** As root: the first of `dir` and its ancestors that the OS user PostgreSQL would run as cannot
+ * enter, if any (undefined when not root, or when that user does not exist: starting reports it). */
+export function unreachableByServerUser(dir: string, osUser = 'postgres'): { dir: string; mode: string } | undefined {
+  if (!isRoot) return undefined;
+  let user: OsUser;
+  try {
+    user = lookupOsUser(osUser);
+  } catch {
+    return undefined;
+  }
+  return unenterableAncestor(dir, user);
+}
+
 /** Checks that `user` can reach `dir` through all its ancestors: a root-owned 0700 home directory
  * on the way makes PostgreSQL fail later with a far less helpful message. */
 function assertTraversable(dir: string, user: OsUser): void {

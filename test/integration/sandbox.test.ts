@@ -14,7 +14,7 @@ import { createCore, type Core } from '../../main/core';
 import { MemorySecretStore } from '../../main/secrets/secret-store';
 import { PostgresCluster, findPostgresBinaries, pidAlive } from '../../main/servers/postgres-cluster';
 import type { Logger } from '../../main/log';
-import { Sandbox, choosePort, type PortChooser, type SandboxEndpoint, type SandboxInfo, type SandboxProgress } from '../../main/sandbox/sandbox';
+import { Sandbox, choosePort, rootSandboxParent, sandboxDirFor, type PortChooser, type SandboxEndpoint, type SandboxInfo, type SandboxProgress } from '../../main/sandbox/sandbox';
 import { sandboxProfileIds } from '../../main/sandbox/sandbox-service';
 import type { SandboxState, TaskProgress } from '../../shared/api';
 import { freePort } from '../support/ports';
@@ -593,5 +593,31 @@ describeWith('postgres', 'sandbox ports taken between the check and the bind', (
     expect(log.filter((l) => / was taken before the primary could listen/.test(l))).toHaveLength(3);
     expect(sandbox.state).toBe('failed');
     expectNothingRunsIn(sandbox.dir);
+  });
+});
+
+describeWith('postgres', 'sandbox folder as root', () => {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  it.skipIf(!root)('moves to /var/lib/flightdeck when the postgres OS user cannot reach the app data folder, and starts there', { timeout: 120_000 }, async () => {
+    // A home folder only root may enter, as /root is on many systems.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fd-root-home-'));
+    fs.chmodSync(home, 0o700);
+    const dataDir = path.join(home, '.local', 'share', 'flightdeck');
+    const { dir, note } = sandboxDirFor(dataDir);
+    expect(dir).toMatch(new RegExp(`^${rootSandboxParent}/sandbox-[0-9a-f]{12}$`));
+    expect(note).toBe(`the sandbox lives in ${dir}: PostgreSQL runs as OS user "postgres", which cannot enter ${home} (mode 700) on the way to ${path.join(dataDir, 'sandbox')}`);
+    // Reachable folders keep the sandbox beside the app's data, and the home folder is left as it was.
+    expect(sandboxDirFor(path.join(os.tmpdir(), 'fd-reachable')).dir).toBe(path.join(os.tmpdir(), 'fd-reachable', 'sandbox'));
+    const sandbox = new Sandbox({ dataDir, workload: false });
+    try {
+      const info = await sandbox.start();
+      expect(info.dataDir).toBe(dir);
+      expect((await query<{ n: number }>(info.primary, 'select count(*)::int as n from shop.customers'))[0]!.n).toBe(20_000);
+      expect(fs.statSync(home).mode & 0o777).toBe(0o700);
+    } finally {
+      await sandbox.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
