@@ -193,7 +193,9 @@ describeWith('postgres', 'PostgreSQL health sampler', (server) => {
     expect(deltas).toContain(10);
   });
 
-  it('puts a statement run 100 times between two readings in the top statements with its calls', async () => {
+  // A reading of pg_stat_statements costs more on a loaded machine, and the sampler then reads it
+  // less often (every cost × 400 ms): up to 150 samples, 100 ms apart, wait for the next readings.
+  it('puts a statement run 100 times between two readings in the top statements with its calls', { timeout: 60_000 }, async () => {
     const { sampler } = await monitor({ topStatements: 500 });
     const c = await client({ application: `${tag}/statements` });
     // The table's oid is part of the statement's queryid, so this statement is this test's alone.
@@ -202,11 +204,11 @@ describeWith('postgres', 'PostgreSQL health sampler', (server) => {
     await c.query(sql, [0]);
     const ranAt = Date.now();
     // A reading that already includes the first call; later readings count from it.
-    const before = await sampleUntil(sampler, (s) => (s.statements?.available && (s.statements.readAt ?? 0) > ranAt ? s : undefined), 30);
+    const before = await sampleUntil(sampler, (s) => (s.statements?.available && (s.statements.readAt ?? 0) > ranAt ? s : undefined), 150);
     expect(before.found, JSON.stringify(before.samples.at(-1)?.statements)).toBeDefined();
     for (let i = 0; i < 100; i++) await c.query(sql, [i]);
     const doneAt = Date.now();
-    const after = await sampleUntil(sampler, (s) => ((s.statements?.readAt ?? 0) > doneAt ? s.statements!.top.find((t) => t.query.includes(`${tag}_stmt`)) && s : undefined), 30);
+    const after = await sampleUntil(sampler, (s) => ((s.statements?.readAt ?? 0) > doneAt ? s.statements!.top.find((t) => t.query.includes(`${tag}_stmt`)) && s : undefined), 150);
     expect(after.found, JSON.stringify(after.samples.at(-1)?.statements?.top.slice(0, 5))).toBeDefined();
     const panel = after.found!.statements!;
     // Texts of new top statements may arrive one sample after their numbers on a busy server.
