@@ -14,7 +14,7 @@ import { CounterTracker, perSecond } from './counter-rates';
 import { activityLists, currentOpPipeline, locksPanel, poolPanel, type ConnectionCounts, type CurrentOp } from './mongo-operations';
 import { oplogWindow, replicationPanel, type ReplSetStatus } from './mongo-replication';
 import { TopDeltas, type TopTotals } from './mongo-top';
-import { forMongo, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
+import { forMongo, oneAtATime, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
 
 /** Server time any one command of a sample may take. */
 const commandMaxTimeMs = 1500;
@@ -60,18 +60,14 @@ class MongoSampler implements Sampler {
   private readonly counters = new CounterTracker();
   private readonly top = new TopDeltas();
   private oplog: { at: number; value: ReplicationPanel['oplog'] } | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One sample at a time: overlapping readings would corrupt each other's deltas. */
+  readonly sample = oneAtATime(() => this.sampleOnce());
 
   constructor(
     private readonly session: MongoDbSession,
     private readonly opts: SamplerOptions,
   ) {}
 
-  sample(): Promise<Sample> {
-    const run = this.queue.then(() => this.sampleOnce());
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 
   private async sampleOnce(): Promise<Sample> {
     try {

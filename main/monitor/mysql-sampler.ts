@@ -14,7 +14,7 @@ import { readReplication } from './mysql-replication';
 import { describeServer, readPerfSchemaSetup, type MysqlServer, type PerfSchemaSetup, type Queryable } from './mysql-server';
 import { activityLists, idleTransactionIds, poolPanel, readLastStatements, readSessions, type SessionSnapshot } from './mysql-sessions';
 import { StatusRates, type Rates } from './mysql-status-rates';
-import { forSql, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
+import { forSql, oneAtATime, type Sampler, type SamplerFactory, type SamplerOptions } from './sampler';
 
 class MysqlSampler implements Sampler {
   private server: MysqlServer | undefined;
@@ -22,19 +22,14 @@ class MysqlSampler implements Sampler {
   private readonly ownIds = new Set<number>();
   private readonly rates = new StatusRates();
   private readonly digests = new DigestDeltas();
-  /** Samples run one after another: two overlapping readings would corrupt each other's deltas. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One sample at a time: overlapping readings would corrupt each other's deltas. */
+  readonly sample = oneAtATime(() => this.sampleOnce());
 
   constructor(
     private readonly session: SqlSession,
     private readonly opts: SamplerOptions,
   ) {}
 
-  sample(): Promise<Sample> {
-    const run = this.queue.then(() => this.sampleOnce());
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 
   private async sampleOnce(): Promise<Sample> {
     const time = Date.now();

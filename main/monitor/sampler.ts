@@ -44,3 +44,14 @@ export function forMongo<O, T>(make: (session: MongoDbSession, opts: O) => T): (
     return make(session, opts);
   };
 }
+
+/** Makes calls of `fn` run one after another, each after the previous has settled: two samples
+ * running at once would corrupt each other's counters and rates. */
+export function oneAtATime<T>(fn: () => Promise<T>): () => Promise<T> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return () => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+}
